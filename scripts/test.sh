@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs btcnode's whole test suite: installs what the tests need if it is missing (Debian
+# packages: real SOCKS5 servers and tor, bzip2 for the block fixtures, iproute2 for network
+# namespaces), then checks formatting and lints and runs every test.
+#
+# Usage: scripts/test.sh [extra cargo test args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian package -> a command it provides.
+wanted=(microsocks:microsocks dante-server:danted tor:tor bzip2:bzip2 iproute2:ip)
+missing=()
+for pair in "${wanted[@]}"; do
+    pkg=${pair%%:*} cmd=${pair##*:}
+    command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || [ -x "/usr/bin/$cmd" ] || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "test.sh: installing ${missing[*]}"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    # Keep package scripts from starting daemons (tor, danted) on this machine: the tests start
+    # their own, on loopback, inside network namespaces where needed.
+    policy=/usr/sbin/policy-rc.d
+    had_policy=0
+    [ -e "$policy" ] && had_policy=1
+    if [ "$had_policy" -eq 0 ]; then
+        printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+        $sudo chmod +x "$policy"
+    fi
+    $sudo apt-get update -qq || true
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    [ "$had_policy" -eq 1 ] || $sudo rm -f "$policy"
+    # Debian's packages start the system tor and danted where they can; the tests use their own.
+    $sudo pkill -x tor 2>/dev/null || true
+    $sudo pkill -x danted 2>/dev/null || true
+fi
+
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+cargo test --release "$@"

@@ -1,0 +1,2 @@
+//! Connection manager: outbound connection requests, retries, listeners, inbound caps, the
+//! dynamic ban score and DNS seeding. btcd counterpart: `connmgr`.

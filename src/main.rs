@@ -1,0 +1,20 @@
+//! The `btcnode` binary: parses the command line and runs the node or one of its tools.
+//! Exit codes: 0 ok, 1 runtime error, 2 usage error.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("--version") => {
+            println!("btcnode {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!(
+                "btcnode: usage: btcnode [decode|encode|ctl] ... (the node is not built yet)"
+            );
+            ExitCode::from(2)
+        }
+    }
+}

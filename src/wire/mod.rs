@@ -4,11 +4,19 @@
 //! limit. btcd counterpart: `wire` and `chaincfg/chainhash`.
 
 pub mod block_header;
+pub mod codec;
+pub mod error;
 pub mod hash;
+pub mod msg_block;
+pub mod msg_tx;
 pub mod netaddress;
 
 pub use block_header::BlockHeader;
+pub use codec::Reader;
+pub use error::Error;
 pub use hash::{Hash, sha256d};
+pub use msg_block::MsgBlock;
+pub use msg_tx::MsgTx;
 pub use netaddress::{AddrV2, NetAddress, ServiceFlag};
 
 /// The protocol version btcnode speaks (btcd's `ProtocolVersion`, BIP155 addrv2 support).

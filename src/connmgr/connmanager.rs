@@ -190,6 +190,9 @@ impl ConnManager {
             }
         })?;
         *cm.handler.get_mut() = Some(h);
+        if cfg.on_accept.is_none() && !listeners.is_empty() {
+            log::warn!(target: "btcnode::connmgr", "no accept callback: not listening");
+        }
         if let Some(on_accept) = cfg.on_accept {
             for (n, l) in listeners.into_iter().enumerate() {
                 let local = l.local_addr().map_err(Error::Listener)?;
@@ -280,7 +283,8 @@ impl ConnManager {
 
     /// Stops everything and joins every thread: wakes each `accept()` with a loopback
     /// connection, ends retries, waits for dials in flight (each bounded by the dial
-    /// function's timeout) and their callbacks. Idempotent.
+    /// function's timeout) and their callbacks. Idempotent. Never call it from a callback:
+    /// it would wait for the thread it runs on.
     pub fn stop(&self) {
         self.stop_flag.store(true, Ordering::SeqCst);
         drop(self.quit_tx.lock().take());

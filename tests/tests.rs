@@ -2,4 +2,6 @@
 //! Each module tests one part of the node through its public API with real loopback sockets.
 
 mod support;
+mod wire_cli;
+mod wire_roundtrip;
 mod wire_vectors;

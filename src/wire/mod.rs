@@ -7,6 +7,7 @@ pub mod block_header;
 pub mod codec;
 pub mod error;
 pub mod hash;
+pub mod merkle;
 pub mod msg_block;
 pub mod msg_tx;
 pub mod netaddress;
@@ -16,7 +17,7 @@ pub use codec::Reader;
 pub use error::Error;
 pub use hash::{Hash, sha256d};
 pub use msg_block::MsgBlock;
-pub use msg_tx::MsgTx;
+pub use msg_tx::{MsgTx, OutPoint, TxIn, TxInRef, TxOut, TxOutRef, TxRef, Witness};
 pub use netaddress::{AddrV2, NetAddress, ServiceFlag};
 
 /// The protocol version btcnode speaks (btcd's `ProtocolVersion`, BIP155 addrv2 support).

@@ -2,3 +2,4 @@
 //! Each module tests one part of the node through its public API with real loopback sockets.
 
 mod support;
+mod wire_blocks;

@@ -190,7 +190,7 @@ pub(crate) struct TxTable {
     items: Vec<ItemLoc>,
 }
 
-/// The end of the input, or `None`, and why not, when it is too short.
+/// The error for a field that runs past the end of the input (kept out of the hot path).
 #[cold]
 fn eof(field: &'static str, needed: usize, remaining: usize) -> Error {
     Error::UnexpectedEof {
@@ -200,6 +200,7 @@ fn eof(field: &'static str, needed: usize, remaining: usize) -> Error {
     }
 }
 
+/// The error for a count over its limit.
 #[cold]
 fn too_many(what: &'static str, count: u64, max: u64) -> Error {
     Error::CountTooLarge { what, count, max }
@@ -274,20 +275,21 @@ fn read_u32(buf: &[u8], at: usize) -> u32 {
 }
 
 impl TxTable {
-    /// An empty table over `buf`, with room reserved for roughly what a typical block of
-    /// that size holds (the vectors grow if the guess is low).
-    fn with_buffer(buf: Vec<u8>, tx_hint: usize) -> TxTable {
-        let len = buf.len();
+    /// An empty table over `buf` with room for `txs` transactions and, for a block, roughly
+    /// the inputs, outputs and witness items a typical block of that size holds (the
+    /// vectors grow if the guess is low; one reallocation costs less than many).
+    fn with_buffer(buf: Vec<u8>, txs: usize, block: bool) -> TxTable {
+        let per = |bytes: usize| if block { buf.len() / bytes + 1 } else { 0 };
         TxTable {
-            txs: Vec::with_capacity(tx_hint),
-            ins: Vec::with_capacity(len / 160 + 1),
-            outs: Vec::with_capacity(len / 120 + 1),
-            items: Vec::with_capacity(len / 80 + 1),
+            txs: Vec::with_capacity(txs),
+            ins: Vec::with_capacity(per(160)),
+            outs: Vec::with_capacity(per(120)),
+            items: Vec::with_capacity(per(80)),
             buf: Arc::new(buf),
         }
     }
 
-    /// Decodes transactions while `more` says so, starting at `pos`; returns the end.
+    /// Decodes `n` transactions starting at `pos`; returns the offset after the last.
     fn parse_txs(&mut self, mut pos: usize, n: usize) -> Result<usize, Error> {
         // Split borrows: the buffer is read while the vectors grow.
         let buf: &[u8] = &self.buf;
@@ -476,7 +478,7 @@ pub(crate) fn decode_block_txs(
     count: usize,
 ) -> Result<(TxTable, usize), Error> {
     let hint = count.min((payload.len() - pos) / MIN_TX_PAYLOAD as usize);
-    let mut table = TxTable::with_buffer(payload, hint);
+    let mut table = TxTable::with_buffer(payload, hint, true);
     let end = table.parse_txs(pos, count)?;
     Ok((table, end))
 }
@@ -835,11 +837,7 @@ impl MsgTx {
     /// `pver` does not change the encoding of a transaction.
     pub fn from_payload(payload: Vec<u8>, _pver: u32) -> Result<MsgTx, Error> {
         check_payload_len(payload.len(), "tx payload bytes")?;
-        let mut table = TxTable::with_buffer(payload, 1);
-        // A lone transaction rarely has many inputs; keep the guesses small.
-        table.ins = Vec::new();
-        table.outs = Vec::new();
-        table.items = Vec::new();
+        let mut table = TxTable::with_buffer(payload, 1, false);
         let end = table.parse_txs(0, 1)?;
         let extra = table.buf.len() - end;
         if extra != 0 {

@@ -13,9 +13,10 @@ use super::codec::{varint_size, write_varint};
 use super::error::Error;
 use super::hash::{HASH_SIZE, Hash};
 use super::merkle::{commitment_in_script, merkle_root_mutated, witness_commitment};
+use super::message::MAX_BLOCK_PAYLOAD;
 use super::msg_tx::{
-    MAX_BLOCK_PAYLOAD, MIN_TX_PAYLOAD, MsgTx, SerSeq, TxJson, TxRef, TxTable, check_payload_len,
-    decode_block_txs, hex_u32,
+    MIN_TX_PAYLOAD, MsgTx, SerSeq, TxJson, TxRef, TxTable, check_payload_len, decode_block_txs,
+    hex_u32,
 };
 
 /// Most transactions a block that fits in a message could hold (`maxTxPerBlock`).
@@ -80,7 +81,7 @@ impl MsgBlock {
     }
 
     /// The largest payload a `block` message may have (`MaxBlockPayload`).
-    pub fn max_payload_length(_pver: u32) -> u32 {
+    pub fn max_payload_length(_pver: u32) -> usize {
         MAX_BLOCK_PAYLOAD
     }
 
@@ -322,7 +323,7 @@ impl<'de> serde::Deserialize<'de> for MsgBlock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::msg_tx::from_hex;
+    use crate::wire::hex::decode as from_hex;
 
     // Mainnet block 1 (btcd wire/msgblock_test.go blockOneBytes).
     const BLOCK1: &str = "010000006fe28c0ab6f1b372c1a6a246ae63f74f931e8365e15a089c68d6190000000000982051fd1e4ba744bbbe680e1fee14677ba1a3c3540bf7b1cdb606e857233e0e61bc6649ffff001d01e362990101000000010000000000000000000000000000000000000000000000000000000000000000ffffffff0704ffff001d0104ffffffff0100f2052a0100000043410496b538e853519c726a2c91e61ec11600ae1390813a627c66fb8be7947be63c52da7589379515d4e0a604f8141781e62294721166bf621e73a82cbf2342c858eeac00000000";

@@ -21,14 +21,12 @@ use sha2::{Digest, Sha256};
 use super::codec::{varint_size, write_varint};
 use super::error::Error;
 use super::hash::{HASH_SIZE, Hash, sha256d};
+use super::hex;
+use super::message::MAX_BLOCK_PAYLOAD;
 
 /// btcd's `MaxMessagePayload` (32 MiB): the bound btcd derives its per-transaction limits
 /// from. Any real payload is capped far lower (4,000,000 bytes) by the framer.
 pub const BTCD_MAX_MESSAGE_PAYLOAD: u64 = 32 * 1024 * 1024;
-
-/// Largest payload a `tx` or `block` message may carry (btcd's `MaxBlockPayload`: the
-/// segwit block weight limit, BIP141).
-pub const MAX_BLOCK_PAYLOAD: u32 = 4_000_000;
 
 /// The current latest transaction version btcd builds (`TxVersion`).
 pub const TX_VERSION: i32 = 1;
@@ -463,9 +461,8 @@ fn parse_tx(buf: &[u8], mut pos: usize, p: &mut Parts<'_>) -> Result<usize, Erro
 
 /// Fails if the payload is over [`MAX_BLOCK_PAYLOAD`] (which also keeps every offset in u32).
 pub(crate) fn check_payload_len(len: usize, what: &'static str) -> Result<(), Error> {
-    let max = u64::from(MAX_BLOCK_PAYLOAD);
-    if len as u64 > max {
-        return Err(too_many(what, len as u64, max));
+    if len > MAX_BLOCK_PAYLOAD {
+        return Err(too_many(what, len as u64, MAX_BLOCK_PAYLOAD as u64));
     }
     Ok(())
 }
@@ -731,7 +728,7 @@ impl fmt::Debug for TxInRef<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TxIn")
             .field("previous_out_point", &self.previous_out_point())
-            .field("signature_script", &to_hex(self.signature_script()))
+            .field("signature_script", &hex::encode(self.signature_script()))
             .field("witness", &self.witness())
             .field("sequence", &self.sequence())
             .finish()
@@ -775,7 +772,9 @@ impl<'a> Witness<'a> {
 
 impl fmt::Debug for Witness<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.iter().map(to_hex)).finish()
+        f.debug_list()
+            .entries(self.iter().map(hex::encode))
+            .finish()
     }
 }
 
@@ -814,7 +813,7 @@ impl fmt::Debug for TxOutRef<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TxOut")
             .field("value", &self.value())
-            .field("pk_script", &to_hex(self.pk_script()))
+            .field("pk_script", &hex::encode(self.pk_script()))
             .finish()
     }
 }
@@ -869,7 +868,7 @@ impl MsgTx {
     }
 
     /// The largest payload a `tx` message may have (btcd: `MaxBlockPayload`).
-    pub fn max_payload_length(_pver: u32) -> u32 {
+    pub fn max_payload_length(_pver: u32) -> usize {
         MAX_BLOCK_PAYLOAD
     }
 
@@ -998,42 +997,6 @@ pub fn tx_serialize_size(tx_in: &[TxIn], tx_out: &[TxOut]) -> usize {
 // hashes in display hex, scripts and witness items in hex, sequence as "0x..." hex; txid,
 // wtxid and has_witness_marker are printed for operators and checked when read back.
 
-/// Lower-case hex of `b`.
-pub(crate) fn to_hex(b: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(b.len() * 2);
-    for &x in b {
-        s.push(DIGITS[usize::from(x >> 4)] as char);
-        s.push(DIGITS[usize::from(x & 0xf)] as char);
-    }
-    s
-}
-
-/// Bytes from hex (either case).
-pub(crate) fn from_hex(s: &str) -> Result<Vec<u8>, String> {
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            b'A'..=b'F' => Some(c - b'A' + 10),
-            _ => None,
-        }
-    }
-    let b = s.as_bytes();
-    if !b.len().is_multiple_of(2) {
-        return Err(format!("odd number of hex digits ({})", b.len()));
-    }
-    b.chunks(2)
-        .map(|p| match (nibble(p[0]), nibble(p[1])) {
-            (Some(h), Some(l)) => Ok(h << 4 | l),
-            _ => Err(format!(
-                "invalid hex digit in {:?}",
-                String::from_utf8_lossy(p)
-            )),
-        })
-        .collect()
-}
-
 /// A u32 written as "0x" hex in JSON (sequence numbers, difficulty bits); a plain number is
 /// accepted when read.
 pub(crate) mod hex_u32 {
@@ -1067,33 +1030,17 @@ pub(crate) mod hex_u32 {
     }
 }
 
-/// Hex strings for byte fields in JSON.
-pub(crate) mod hex_bytes {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    /// Writes bytes as hex.
-    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::to_hex(v))
-    }
-
-    /// Reads hex.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let s = String::deserialize(d)?;
-        super::from_hex(&s).map_err(serde::de::Error::custom)
-    }
-}
-
 /// Hex wrapper so witness stacks serialize as lists of hex strings.
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
-struct HexItem(#[serde(with = "hex_bytes")] Vec<u8>);
+struct HexItem(#[serde(with = "hex::serde")] Vec<u8>);
 
 /// An input as JSON.
 #[derive(serde::Deserialize)]
 struct TxInJson {
     prev_hash: Hash,
     prev_index: u32,
-    #[serde(with = "hex_bytes")]
+    #[serde(with = "hex::serde")]
     sig_script: Vec<u8>,
     #[serde(with = "hex_u32")]
     sequence: u32,
@@ -1105,7 +1052,7 @@ struct TxInJson {
 #[derive(serde::Deserialize)]
 struct TxOutJson {
     value: i64,
-    #[serde(with = "hex_bytes")]
+    #[serde(with = "hex::serde")]
     pk_script: Vec<u8>,
 }
 
@@ -1210,10 +1157,10 @@ impl serde::Serialize for InJson<'_> {
         let op = input.previous_out_point();
         st.serialize_field("prev_hash", &op.hash)?;
         st.serialize_field("prev_index", &op.index)?;
-        st.serialize_field("sig_script", &to_hex(input.signature_script()))?;
+        st.serialize_field("sig_script", &hex::encode(input.signature_script()))?;
         st.serialize_field("sequence", &format_args!("{:#010x}", input.sequence()))?;
         if *with_witness {
-            st.serialize_field("witness", &SerSeq(w.iter().map(to_hex)))?;
+            st.serialize_field("witness", &SerSeq(w.iter().map(hex::encode)))?;
         } else {
             st.skip_field("witness")?;
         }
@@ -1226,7 +1173,7 @@ impl serde::Serialize for TxOutRef<'_> {
         use serde::ser::SerializeStruct;
         let mut st = s.serialize_struct("TxOut", 2)?;
         st.serialize_field("value", &self.value())?;
-        st.serialize_field("pk_script", &to_hex(self.pk_script()))?;
+        st.serialize_field("pk_script", &hex::encode(self.pk_script()))?;
         st.end()
     }
 }
@@ -1264,7 +1211,7 @@ mod tests {
     use super::*;
 
     fn hex(s: &str) -> Vec<u8> {
-        from_hex(s).expect("test hex")
+        super::hex::decode(s).expect("test hex")
     }
 
     // btcd wire/msgtx_test.go multiWitnessTxEncoded.

@@ -60,8 +60,9 @@ pub const MIN_TX_PAYLOAD: u64 = 10;
 /// least one byte, and consensus caps a transaction's weight at 4,000,000.
 pub const MAX_WITNESS_ITEMS_PER_INPUT: u64 = 4_000_000;
 
-/// Largest witness item (`maxWitnessItemSize`): bounded by the largest possible block since
-/// taproot (segwit v1) lifted the 520-byte push limit for witness items.
+/// Largest witness item (`maxWitnessItemSize`): bounded only by the largest possible block,
+/// because a taproot (segwit v1) script-path spend carries its script as a witness item and
+/// tapscript has no script size limit.
 pub const MAX_WITNESS_ITEM_SIZE: u64 = 4_000_000;
 
 /// Largest signature or public key script btcd reads (`readScript` with

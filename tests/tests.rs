@@ -3,3 +3,6 @@
 
 mod support;
 mod wire_blocks;
+mod wire_cli;
+mod wire_roundtrip;
+mod wire_vectors;

@@ -43,6 +43,48 @@ pub const MAX_VAR_INT_PAYLOAD: usize = 9;
 /// Bytes of the command field in a message header (btcd's `CommandSize`).
 pub const COMMAND_SIZE: usize = 12;
 
+/// Every command [`Message`] decodes to its own variant (anything else is
+/// [`Message::Unknown`]).
+pub const COMMANDS: [&str; 32] = [
+    "version",
+    "verack",
+    "ping",
+    "pong",
+    "getaddr",
+    "addr",
+    "addrv2",
+    "sendaddrv2",
+    "inv",
+    "getdata",
+    "notfound",
+    "getblocks",
+    "getheaders",
+    "headers",
+    "block",
+    "tx",
+    "mempool",
+    "reject",
+    "sendheaders",
+    "feefilter",
+    "filterload",
+    "filteradd",
+    "filterclear",
+    "merkleblock",
+    "getcfilters",
+    "cfilter",
+    "getcfheaders",
+    "cfheaders",
+    "getcfcheckpt",
+    "cfcheckpt",
+    "sendcmpct",
+    "wtxidrelay",
+];
+
+/// Whether `command` has its own [`Message`] variant.
+pub fn is_known_command(command: &str) -> bool {
+    COMMANDS.contains(&command)
+}
+
 /// The four operations every btcd message has: decode, encode, command, maximum payload
 /// length, each at a protocol version.
 pub trait Payload: Sized {

@@ -40,10 +40,11 @@ pub fn parse_command(bytes: &[u8; COMMAND_SIZE]) -> Result<String, Error> {
     Ok(cmd.iter().map(|&b| char::from(b)).collect())
 }
 
-/// The 12 NUL-padded bytes of a command to send.
+/// The 12 NUL-padded bytes of a command to send (at most 12 printable ASCII bytes, the
+/// same rule [`parse_command`] applies).
 pub fn command_bytes(command: &str) -> Result<[u8; COMMAND_SIZE], Error> {
     let b = command.as_bytes();
-    if b.is_empty() || b.len() > COMMAND_SIZE || !b.iter().all(|c| (0x21..0x7f).contains(c)) {
+    if b.len() > COMMAND_SIZE || !b.iter().all(|c| (0x20..0x7f).contains(c)) {
         return Err(Error::CommandNotEncodable {
             command: command.chars().take(40).collect(),
         });

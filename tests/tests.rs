@@ -2,6 +2,7 @@
 //! Each module tests one part of the node through its public API with real loopback sockets.
 
 mod support;
+mod wire_blocks;
 mod wire_cli;
 mod wire_roundtrip;
 mod wire_vectors;

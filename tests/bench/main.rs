@@ -4,8 +4,10 @@
 
 use std::process::ExitCode;
 
+mod wire;
+
 /// The benchmark sections, by name.
-const SECTIONS: &[(&str, fn())] = &[];
+const SECTIONS: &[(&str, fn())] = &[("wire", wire::run)];
 
 fn main() -> ExitCode {
     let wanted: Vec<String> = std::env::args()

@@ -4,3 +4,7 @@
 mod connmgr;
 mod socks;
 mod support;
+mod wire_blocks;
+mod wire_cli;
+mod wire_roundtrip;
+mod wire_vectors;

@@ -126,17 +126,48 @@ impl<'a> Reader<'a> {
         usize::try_from(count).map_err(|_| Error::CountTooLarge { what, count, max })
     }
 
+    /// Reads a count of items that each take at least `min_item_size` bytes, checking it
+    /// against `max` and against the bytes left, so a lying count cannot make the caller
+    /// allocate more than the payload could hold.
+    pub fn read_count_of(
+        &mut self,
+        what: &'static str,
+        max: u64,
+        min_item_size: usize,
+    ) -> Result<usize, Error> {
+        let count = self.read_count(what, max)?;
+        let needed = count.saturating_mul(min_item_size);
+        let remaining = self.remaining();
+        if needed > remaining {
+            return Err(Error::UnexpectedEof {
+                field: what,
+                needed,
+                remaining,
+            });
+        }
+        Ok(count)
+    }
+
     /// Reads a varint-prefixed byte string of at most `max` bytes, as a slice of the buffer.
     pub fn read_var_bytes(&mut self, what: &'static str, max: u64) -> Result<&'a [u8], Error> {
         let n = self.read_count(what, max)?;
         self.read_bytes(n, what)
     }
 
-    /// Reads a varint-prefixed string of at most `max` bytes. Invalid UTF-8 is replaced, as
-    /// btcd keeps the bytes of a user agent it cannot print.
+    /// Reads a varint-prefixed string of at most `max` bytes. Like btcd, a string that is
+    /// not UTF-8 is accepted; each byte of an invalid sequence becomes `?`, so the string
+    /// never grows past its limit when sent on.
     pub fn read_var_string(&mut self, what: &'static str, max: u64) -> Result<String, Error> {
         let b = self.read_var_bytes(what, max)?;
-        Ok(String::from_utf8_lossy(b).into_owned())
+        if let Ok(s) = std::str::from_utf8(b) {
+            return Ok(s.to_string());
+        }
+        let mut s = String::with_capacity(b.len());
+        for chunk in b.utf8_chunks() {
+            s.push_str(chunk.valid());
+            s.extend(std::iter::repeat_n('?', chunk.invalid().len()));
+        }
+        Ok(s)
     }
 
     /// Fails with [`Error::TrailingBytes`] if bytes are left after a complete payload.
@@ -215,6 +246,16 @@ mod tests {
                 Err(Error::NonCanonicalVarInt { .. })
             ));
         }
+    }
+
+    #[test]
+    fn invalid_utf8_strings_keep_their_length() {
+        let mut w = Vec::new();
+        write_var_bytes(&mut w, &[b'a', 0xff, 0xfe, b'b']);
+        assert_eq!(
+            Reader::new(&w).read_var_string("s", 4),
+            Ok("a??b".to_string())
+        );
     }
 
     #[test]

@@ -5,9 +5,10 @@
 use std::process::ExitCode;
 
 mod socks;
+mod wire;
 
 /// The benchmark sections, by name.
-const SECTIONS: &[(&str, fn())] = &[("socks", socks::run)];
+const SECTIONS: &[(&str, fn())] = &[("wire", wire::run), ("socks", socks::run)];
 
 fn main() -> ExitCode {
     let wanted: Vec<String> = std::env::args()

@@ -135,7 +135,9 @@ pub fn decode_frame(bytes: &[u8], pver: u32, magic: u32) -> Result<Message, Erro
 
 fn decode_run(o: &Options) -> Result<String, String> {
     let text = read_input(&o.input)?;
-    let bytes = hex::decode(text.trim()).map_err(|e| format!("invalid hex: {e}"))?;
+    // Captures are often wrapped or spaced: whitespace anywhere is ignored.
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let bytes = hex::decode(&compact).map_err(|e| format!("invalid hex: {e}"))?;
     let msg = decode_frame(&bytes, o.pver, o.network.magic()).map_err(|e| e.to_string())?;
     // Known messages print straight from their types so "command" comes first and fields
     // keep their declared order; unknown ones go through the JSON value.

@@ -4,7 +4,11 @@
 //!
 //! JSON form: an object with `"command"` and the message's fields (hashes in display hex,
 //! byte strings as hex, addresses as text); unknown commands are
-//! `{"command": ..., "payload": hex}`.
+//! `{"command": ..., "payload": hex}`. Text fields (user agent, reject command and reason)
+//! are plain strings when their bytes are UTF-8 and `{"hex": ...}` otherwise; a `version`
+//! relay byte other than 0 or 1 shows as `"relay_byte"`; block headers (in `headers`,
+//! `block`, `merkleblock`) show `bits` as "0x..." hex and their `block_hash`, which is
+//! checked when read back.
 
 use std::io::Read;
 

@@ -750,8 +750,8 @@ fn a_thousand_cycles_return_threads_and_sockets_to_baseline() {
     let threads_before = btcnode::thread::thread_count().expect("/proc");
     let sockets_before = socket_fd_count();
     assert_eq!(peer_thread_count(), 0);
-    let out_cfg = test_config();
-    let in_cfg = test_config();
+    let out_cfg = Arc::new(test_config());
+    let in_cfg = Arc::new(test_config());
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     let handshaken = AtomicBool::new(true);

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{Receiver, Select, Sender, after, bounded, tick};
 use parking_lot::Mutex;
 
-use crate::thread::spawn_peer_thread;
+use crate::thread::{spawn_peer_handshake_thread, spawn_peer_thread};
 use crate::wire::{
     Framer, Hash, InvType, InvVect, MAX_BLOCK_LOCATORS_PER_MSG, Message, MsgAddr, MsgAddrV2,
     MsgGetBlocks, MsgGetHeaders, MsgInv, MsgPing, MsgPong, MsgReject, MsgVersion, NetAddress,
@@ -145,7 +145,8 @@ pub struct StatsSnap {
 struct Inner {
     id: u64,
     inbound: bool,
-    cfg: Config,
+    /// Shared by every peer created from the same `Arc<Config>`.
+    cfg: Arc<Config>,
     addr: OnceLock<String>,
     conn: OnceLock<Arc<dyn Conn>>,
     connected: AtomicBool,
@@ -232,7 +233,7 @@ fn thread_name(id: u64, role: &str) -> String {
 }
 
 impl Peer {
-    fn new(cfg: &Config, inbound: bool, addr: Option<String>) -> Peer {
+    fn new(cfg: &Arc<Config>, inbound: bool, addr: Option<String>) -> Peer {
         let (quit_tx, quit_rx) = bounded(0);
         let (output_tx, output_rx) = bounded(OUTPUT_BUFFER_SIZE);
         let now = Instant::now();
@@ -272,7 +273,7 @@ impl Peer {
             prev_get_blocks: Mutex::new(DuplicateRequestFilter::new()),
             prev_get_headers: Mutex::new(DuplicateRequestFilter::new()),
             neg_handle: Mutex::new(None),
-            handles: Mutex::new(Vec::new()),
+            handles: Mutex::new(Vec::with_capacity(5)),
         };
         if let Some(a) = addr {
             let _ = inner.addr.set(a);
@@ -283,13 +284,14 @@ impl Peer {
     }
 
     /// A peer for a connection the remote opened (btcd's `NewInboundPeer`). Nothing runs
-    /// until [`Peer::associate_connection`].
-    pub fn new_inbound(cfg: &Config) -> Peer {
+    /// until [`Peer::associate_connection`]. Peers share `cfg` (one allocation per node, and
+    /// one [`SentNonces`](super::SentNonces) cache for self-connection detection).
+    pub fn new_inbound(cfg: &Arc<Config>) -> Peer {
         Peer::new(cfg, true, None)
     }
 
     /// A peer for a connection we open to `addr` ("host:port"; btcd's `NewOutboundPeer`).
-    pub fn new_outbound(cfg: &Config, addr: &str) -> Peer {
+    pub fn new_outbound(cfg: &Arc<Config>, addr: &str) -> Peer {
         let p = Peer::new(cfg, false, Some(addr.to_string()));
         if let Ok(sa) = addr.parse() {
             p.inner.flags.lock().na = Some(NetAddress::from_socket_addr(sa, ServiceFlag::NONE));
@@ -332,7 +334,7 @@ impl Peer {
             return Ok(());
         }
         let p = self.clone();
-        let spawned = spawn_peer_thread(thread_name(inner.id, "neg"), move || {
+        let spawned = spawn_peer_handshake_thread(thread_name(inner.id, "neg"), move || {
             let name = thread_name(p.inner.id, "neg");
             let q = p.clone();
             if catch_unwind(AssertUnwindSafe(move || negotiate_handler(q, conn))).is_err() {
@@ -990,6 +992,21 @@ fn negotiate_handler(p: Peer, conn: Arc<dyn Conn>) {
     }
 }
 
+/// Spawns one of the peer's working threads, `p{id}-{role}`; a panic in `f` disconnects
+/// the peer (and only it).
+fn spawn_worker<F>(p: &Peer, role: &'static str, f: F) -> std::io::Result<JoinHandle<()>>
+where
+    F: FnOnce() + Send + 'static,
+{
+    let q = p.clone();
+    spawn_peer_thread(thread_name(p.inner.id, role), move || {
+        if catch_unwind(AssertUnwindSafe(f)).is_err() {
+            let thread = thread_name(q.inner.id, role);
+            q.disconnect_with(DisconnectReason::Panicked { thread });
+        }
+    })
+}
+
 /// Starts the five working threads (under the handles lock, so a concurrent
 /// `wait_for_disconnect` sees all of them or none).
 fn start_threads(p: &Peer, conn: Arc<dyn Conn>, framer: Framer) -> std::io::Result<()> {
@@ -1000,48 +1017,33 @@ fn start_threads(p: &Peer, conn: Arc<dyn Conn>, framer: Framer) -> std::io::Resu
     // A rendezvous: pN-queue hands a batch over only when pN-out is idle, so at most one
     // batch is ever with the writer and the rest stay in order in the pending queue.
     let (send_tx, send_rx) = bounded::<Vec<OutMsg>>(0);
-    let id = p.inner.id;
-
-    let spawn = |role: &'static str, f: Box<dyn FnOnce() + Send>| {
-        let q = p.clone();
-        let name = thread_name(id, role);
-        spawn_peer_thread(name.clone(), move || {
-            if catch_unwind(AssertUnwindSafe(f)).is_err() {
-                q.disconnect_with(DisconnectReason::Panicked { thread: name });
-            }
-        })
-    };
 
     let q = p.clone();
-    handles.push(spawn("stall", Box::new(move || stall_handler(q)))?);
+    handles.push(spawn_worker(p, "stall", move || stall_handler(q))?);
 
     let q = p.clone();
     let c = conn.clone();
-    handles.push(spawn("in", Box::new(move || in_handler(q, c, framer)))?);
+    handles.push(spawn_worker(p, "in", move || in_handler(q, c, framer))?);
 
     let q = p.clone();
-    handles.push(spawn(
-        "queue",
-        Box::new(move || {
-            let inner = q.inner.clone();
-            // Drain even after a panic in the loop, so no done channel is left waiting.
-            let r = catch_unwind(AssertUnwindSafe(|| queue_handler(&q, send_tx)));
-            inner.queue_done.store(true, Ordering::SeqCst);
-            drain_output(&inner);
-            if let Err(e) = r {
-                std::panic::resume_unwind(e);
-            }
-        }),
-    )?);
+    handles.push(spawn_worker(p, "queue", move || {
+        let inner = q.inner.clone();
+        // Drain even after a panic in the loop, so no done channel is left waiting.
+        let r = catch_unwind(AssertUnwindSafe(|| queue_handler(&q, send_tx)));
+        inner.queue_done.store(true, Ordering::SeqCst);
+        drain_output(&inner);
+        if let Err(e) = r {
+            std::panic::resume_unwind(e);
+        }
+    })?);
 
     let q = p.clone();
-    handles.push(spawn(
-        "out",
-        Box::new(move || out_handler(q, conn, send_rx)),
-    )?);
+    handles.push(spawn_worker(p, "out", move || {
+        out_handler(q, conn, send_rx)
+    })?);
 
     let q = p.clone();
-    handles.push(spawn("ping", Box::new(move || ping_handler(q)))?);
+    handles.push(spawn_worker(p, "ping", move || ping_handler(q))?);
     Ok(())
 }
 

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
+        Some("decode") => exit_code(btcnode::wire::cli::decode_main(&args[1..])),
+        Some("encode") => exit_code(btcnode::wire::cli::encode_main(&args[1..])),
         Some("--version") => {
             println!("btcnode {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
@@ -17,4 +19,9 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// An exit code from a tool's `i32` status (0 to 255; anything else is 1).
+fn exit_code(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

@@ -4,3 +4,7 @@
 mod peer;
 mod peer_support;
 mod support;
+mod wire_blocks;
+mod wire_cli;
+mod wire_roundtrip;
+mod wire_vectors;

@@ -26,12 +26,11 @@ impl Payload for MsgAddrV2 {
     const COMMAND: &'static str = "addrv2";
 
     fn decode(r: &mut Reader<'_>, _pver: u32) -> Result<MsgAddrV2, Error> {
-        let count = r.read_count_of(
-            "addresses",
-            MAX_ADDR_PER_MSG as u64,
-            MIN_NET_ADDRESS_V2_PAYLOAD,
-        )?;
-        let mut addr_list = Vec::with_capacity(count);
+        let count = r.read_count("addresses", MAX_ADDR_PER_MSG as u64)?;
+        // Entries are checked one by one (a bad length is reported as such, as btcd does),
+        // so the allocation is capped by what the bytes left could hold instead.
+        let mut addr_list =
+            Vec::with_capacity(count.min(r.remaining() / MIN_NET_ADDRESS_V2_PAYLOAD));
         for _ in 0..count {
             if let Some(na) = read_net_address_v2(r)? {
                 addr_list.push(na);

@@ -5,9 +5,10 @@
 use std::process::ExitCode;
 
 mod peer;
+mod wire;
 
 /// The benchmark sections, by name.
-const SECTIONS: &[(&str, fn())] = &[("peer", peer::run)];
+const SECTIONS: &[(&str, fn())] = &[("wire", wire::run), ("peer", peer::run)];
 
 fn main() -> ExitCode {
     let wanted: Vec<String> = std::env::args()

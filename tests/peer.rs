@@ -879,3 +879,37 @@ fn stats_snapshot_reports_the_connection() {
     p.disconnect();
     p.wait_for_disconnect();
 }
+
+/// Queues many messages from `on_version`, which runs on `pN-neg` before `pN-queue` exists.
+struct ChattyOnVersion;
+
+impl MessageListeners for ChattyOnVersion {
+    fn on_version(
+        &self,
+        p: &Peer,
+        _msg: &btcnode::wire::MsgVersion,
+    ) -> Option<btcnode::wire::MsgReject> {
+        for nonce in 1..=30 {
+            p.queue_message(Message::Ping(MsgPing { nonce }), None);
+        }
+        None
+    }
+}
+
+#[test]
+fn messages_queued_during_the_handshake_are_sent_in_order_after_it() {
+    let _g = SERIAL.lock();
+    let mut cfg = test_config();
+    cfg.listeners = Arc::new(ChattyOnVersion);
+    let (p, mut remote) = scripted(&cfg, true);
+    remote.handshake(true);
+    for want in 1..=30 {
+        match remote.recv() {
+            Message::Ping(MsgPing { nonce }) => assert_eq!(nonce, want),
+            other => panic!("unexpected {}", other.command()),
+        }
+    }
+    assert!(p.connected());
+    p.disconnect();
+    p.wait_for_disconnect();
+}

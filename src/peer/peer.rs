@@ -161,6 +161,10 @@ struct Inner {
     stall: Mutex<StallTracker>,
     /// Set by `pN-queue` before its final drain; a sender that sees it drains by itself.
     queue_done: AtomicBool,
+    /// Items queued before `pN-queue` runs (during the handshake, for example by an
+    /// `on_version` listener on `pN-neg`): kept here so the caller never blocks on a channel
+    /// nobody reads yet. `pN-queue` takes them first (setting `None`), which keeps the order.
+    early: Mutex<Option<Vec<QueueItem>>>,
     flags: Mutex<Flags>,
     stats: Mutex<Stats>,
     bytes_sent: AtomicU64,
@@ -252,6 +256,7 @@ impl Peer {
             output_rx,
             stall: Mutex::new(StallTracker::new(cfg.stall_response_timeout)),
             queue_done: AtomicBool::new(false),
+            early: Mutex::new(Some(Vec::new())),
             flags: Mutex::new(Flags {
                 services: cfg.services,
                 protocol_version: cfg.protocol_version,
@@ -508,6 +513,21 @@ impl Peer {
     /// channel of anything that does not get there.
     fn hand_to_queue(&self, item: QueueItem) {
         let inner = &self.inner;
+        {
+            let mut early = inner.early.lock();
+            if let Some(list) = early.as_mut() {
+                if list.len() < inner.cfg.max_pending_messages {
+                    list.push(item);
+                } else {
+                    drop(early);
+                    fire_item(item);
+                    self.disconnect_with(DisconnectReason::SendQueueFull(
+                        inner.cfg.max_pending_messages,
+                    ));
+                }
+                return;
+            }
+        }
         let mut sel = Select::new();
         let send_i = sel.send(&inner.output_tx);
         let _quit_i = sel.recv(&inner.quit_rx);
@@ -801,8 +821,11 @@ fn fire_item(item: QueueItem) {
     }
 }
 
-/// Fires the done channels of everything still in the peer's output channel.
+/// Fires the done channels of everything still in the peer's output channel (and of
+/// anything queued before `pN-queue` ever ran).
 fn drain_output(inner: &Inner) {
+    let early = inner.early.lock().take();
+    early.into_iter().flatten().for_each(fire_item);
     while let Ok(item) = inner.output_rx.try_recv() {
         fire_item(item);
     }
@@ -1199,6 +1222,35 @@ fn queue_handler(p: &Peer, send_tx: Sender<Vec<OutMsg>>) {
         }
         true
     };
+    // What to do with each item from a caller: messages wait in order, blocks are announced
+    // at once, other inventory waits for the trickle. False when the peer was disconnected.
+    let handle = |queue: &mut SendQueue<OutMsg>, trickle: &mut InvTrickle<InvVect>, item| match item
+    {
+        QueueItem::Msg(m) => push(queue, m),
+        QueueItem::Inv(iv) => {
+            let is_block = iv.inv_type == InvType::BLOCK || iv.inv_type == InvType::WITNESS_BLOCK;
+            match trickle.queue(iv, is_block, p.version_known()) {
+                InvAction::SendNow(iv) => push(
+                    queue,
+                    OutMsg {
+                        msg: Box::new(Message::Inv(MsgInv { inv_list: vec![iv] })),
+                        done: None,
+                    },
+                ),
+                InvAction::Queued | InvAction::Dropped => true,
+            }
+        }
+    };
+    // Items queued during the handshake come first; from now on callers use the channel.
+    let early = inner.early.lock().take().unwrap_or_default();
+    for item in early {
+        if !handle(&mut queue, &mut trickle, item) {
+            for m in queue.drain() {
+                fire(m.done);
+            }
+            return; // disconnected: the remote is not reading
+        }
+    }
     'run: loop {
         // An idle peer's queue thread sleeps until something arrives: the trickle ticker is
         // only watched while inventory waits, the writer only while messages wait.
@@ -1216,22 +1268,9 @@ fn queue_handler(p: &Peer, send_tx: Sender<Vec<OutMsg>>) {
         let i = op.index();
         if i == out_i {
             match op.recv(&inner.output_rx) {
-                Ok(QueueItem::Msg(m)) => {
-                    if !push(&mut queue, m) {
+                Ok(item) => {
+                    if !handle(&mut queue, &mut trickle, item) {
                         break; // disconnected: the remote is not reading
-                    }
-                }
-                Ok(QueueItem::Inv(iv)) => {
-                    let is_block =
-                        iv.inv_type == InvType::BLOCK || iv.inv_type == InvType::WITNESS_BLOCK;
-                    if let InvAction::SendNow(iv) = trickle.queue(iv, is_block, p.version_known()) {
-                        let m = OutMsg {
-                            msg: Box::new(Message::Inv(MsgInv { inv_list: vec![iv] })),
-                            done: None,
-                        };
-                        if !push(&mut queue, m) {
-                            break; // disconnected: the remote is not reading
-                        }
                     }
                 }
                 Err(_) => break, // cannot happen: Inner holds a sender

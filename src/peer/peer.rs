@@ -3,12 +3,12 @@
 //!
 //! | thread | btcd | runs | ends when |
 //! |---|---|---|---|
-//! | `pN-neg` | goroutine in `start` | [`negotiate_handler`] | handshake done, failed or timed out |
-//! | `pN-in` | `inHandler` | [`in_handler`] | EOF, read error, idle timeout or disconnect |
-//! | `pN-queue` | `queueHandler` | [`queue_handler`] | quit, after draining |
-//! | `pN-out` | `outHandler` | [`out_handler`] | quit, after `pN-queue` is gone and the hand-off drained |
-//! | `pN-stall` | `stallHandler` | [`stall_handler`] | quit (`pN-in` and `pN-out` end on it too) |
-//! | `pN-ping` | `pingHandler` | [`ping_handler`] | quit |
+//! | `pN-neg` | goroutine in `start` | `negotiate_handler` | handshake done, failed or timed out |
+//! | `pN-in` | `inHandler` | `in_handler` | EOF, read error, idle timeout or disconnect |
+//! | `pN-queue` | `queueHandler` | `queue_handler` | quit, after draining |
+//! | `pN-out` | `outHandler` | `out_handler` | quit, after `pN-queue` is gone and the hand-off drained |
+//! | `pN-stall` | `stallHandler` | `stall_handler` | quit (`pN-in` and `pN-out` end on it too) |
+//! | `pN-ping` | `pingHandler` | `ping_handler` | quit |
 //!
 //! `pN-neg` starts the other five once the handshake is complete and hands its framer (with
 //! any bytes already read past `verack`) to `pN-in`. Disconnect is idempotent: it records
@@ -1083,6 +1083,9 @@ fn in_handler(p: Peer, conn: Arc<dyn Conn>, mut framer: Framer) {
     let mut idle_deadline = Instant::now() + idle_timeout;
     let mut current_timeout = None;
     let reason = loop {
+        if p.is_disconnecting() {
+            break DisconnectReason::Requested; // not recorded: the first reason stands
+        }
         let (msg, n) = match read_next(
             &p,
             &*conn,

@@ -339,6 +339,9 @@ impl Peer {
             return Ok(());
         }
         let p = self.clone();
+        // Held across the spawn, so whoever joins pN-neg (pN-in, wait_for_disconnect) finds
+        // its handle even if the handshake ends at once.
+        let mut neg_slot = inner.neg_handle.lock();
         let spawned = spawn_peer_handshake_thread(thread_name(inner.id, "neg"), move || {
             let name = thread_name(p.inner.id, "neg");
             let q = p.clone();
@@ -347,8 +350,9 @@ impl Peer {
             }
         });
         match spawned {
-            Ok(h) => *inner.neg_handle.lock() = Some(h),
+            Ok(h) => *neg_slot = Some(h),
             Err(e) => {
+                drop(neg_slot);
                 self.disconnect_with(DisconnectReason::Setup(format!("spawn pN-neg: {e}")));
             }
         }

@@ -324,7 +324,7 @@ fn messages_keep_an_idle_peer_alive() {
 fn stall_config() -> Config {
     let mut cfg = test_config();
     cfg.stall_response_timeout = Duration::from_millis(300);
-    cfg.stall_tick_interval = Duration::from_millis(50);
+    cfg.stall_tick_interval = Duration::from_millis(100);
     cfg
 }
 

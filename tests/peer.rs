@@ -822,12 +822,12 @@ impl MessageListeners for RefuseVersion {
         _p: &Peer,
         msg: &btcnode::wire::MsgVersion,
     ) -> Option<btcnode::wire::MsgReject> {
-        Some(btcnode::wire::MsgReject {
-            cmd: "version".into(),
-            code: 0x40,
-            reason: format!("not today, {}", msg.user_agent),
-            hash: Hash::ZERO,
-        })
+        Some(btcnode::wire::MsgReject::new(
+            "version",
+            0x40,
+            format!("not today, {}", msg.user_agent),
+            Hash::ZERO,
+        ))
     }
 }
 

@@ -46,10 +46,7 @@ use super::send_queue::{
 };
 use super::stall::StallTracker;
 
-/// BIP61 reject code for a message that could not be decoded.
-const REJECT_MALFORMED: u8 = 0x01;
-/// BIP61 reject code for a duplicate message.
-const REJECT_DUPLICATE: u8 = 0x12;
+use super::negotiate::{REJECT_DUPLICATE, REJECT_MALFORMED};
 
 /// Peer ids: a process-wide counter (btcd's `nodeCount`), starting at 1.
 static NEXT_PEER_ID: AtomicU64 = AtomicU64::new(1);
@@ -649,12 +646,7 @@ impl Peer {
         } else {
             Hash::ZERO
         };
-        let msg = Message::Reject(MsgReject {
-            cmd: command.to_string(),
-            code,
-            reason: reason.to_string(),
-            hash,
-        });
+        let msg = Message::Reject(MsgReject::new(command, code, reason, hash));
         if !wait {
             self.queue_message(msg, None);
             return;
@@ -897,12 +889,7 @@ fn write_outgoing(p: &Peer, conn: &dyn Conn, o: Outgoing) -> Result<(), Disconne
             command,
             code,
             reason,
-        } => Message::Reject(MsgReject {
-            cmd: command,
-            code,
-            reason,
-            hash: Hash::ZERO,
-        }),
+        } => Message::Reject(MsgReject::new(command, code, reason, Hash::ZERO)),
     };
     p.write_message(conn, &msg)
 }

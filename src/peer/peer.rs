@@ -558,8 +558,10 @@ impl Peer {
     }
 
     /// Sends `addr` with at most 1,000 of `addrs`, chosen at random when there are more.
-    /// Returns what was sent; nothing is sent for an empty list.
-    pub fn push_addr_msg(&self, addrs: Vec<NetAddress>) -> Vec<NetAddress> {
+    /// Addresses an `addr` cannot carry (Tor v3, I2P, CJDNS: no 16-byte form) are left out
+    /// first. Returns what was sent; nothing is sent when nothing is left.
+    pub fn push_addr_msg(&self, mut addrs: Vec<NetAddress>) -> Vec<NetAddress> {
+        addrs.retain(|a| a.addr.to_legacy_bytes().is_some());
         if addrs.is_empty() {
             return addrs;
         }

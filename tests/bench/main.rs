@@ -2,13 +2,18 @@
 //! mode. Each section prints its figures and the ratios against a baseline measured in the
 //! same run.
 
-use std::process::ExitCode;
-
+mod peer;
 mod socks;
 mod wire;
 
-/// The benchmark sections, by name.
-const SECTIONS: &[(&str, fn())] = &[("wire", wire::run), ("socks", socks::run)];
+use std::process::ExitCode;
+
+/// The benchmark sections, by name, in the order `scripts/bench.sh` runs them.
+const SECTIONS: &[(&str, fn())] = &[
+    ("wire", wire::run),
+    ("peer", peer::run),
+    ("socks", socks::run),
+];
 
 fn main() -> ExitCode {
     let wanted: Vec<String> = std::env::args()

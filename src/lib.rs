@@ -34,7 +34,7 @@
 //! | `pN-in` | Peer.inHandler | EOF, read error, idle timeout or disconnect |
 //! | `pN-out` | Peer.outHandler | quit, after draining |
 //! | `pN-queue` | Peer.queueHandler | quit, after draining |
-//! | `pN-stall` | Peer.stallHandler | both in and out are done |
+//! | `pN-stall` | Peer.stallHandler | quit (in and out update its tracker directly) |
 //! | `pN-ping` | Peer.pingHandler | quit |
 
 pub mod addrmgr;

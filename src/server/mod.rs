@@ -10,6 +10,7 @@
 //! joins everything it started and closes the signal loop, after which the main thread stops
 //! the RPC server, removes the cookie and exits 0.
 
+pub mod addr_relay;
 pub mod atomic_file;
 pub mod banlist;
 pub mod control;

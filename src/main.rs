@@ -19,17 +19,15 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ctl") => ctl_main(&args[1..]),
-        Some("decode") => wire_tool("decode", &args[1..]),
-        Some("encode") => wire_tool("encode", &args[1..]),
+        Some("decode") => exit_code(btcnode::wire::cli::decode_main(&args[1..])),
+        Some("encode") => exit_code(btcnode::wire::cli::encode_main(&args[1..])),
         _ => node_main(&args),
     }
 }
 
-// The wire helper provides `btcnode::wire::cli::{decode_main, encode_main}`; until that branch
-// is merged this stub keeps the subcommands in place.
-fn wire_tool(name: &str, _args: &[String]) -> ExitCode {
-    eprintln!("btcnode: {name}: the wire tools are not built into this binary yet");
-    ExitCode::from(EXIT_RUNTIME)
+/// An exit code from a tool's `i32` status (0 to 255; anything else is 1).
+fn exit_code(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
 fn ctl_main(args: &[String]) -> ExitCode {

@@ -4,3 +4,4 @@
 mod server;
 mod server_support;
 mod support;
+mod wire_vectors;

@@ -2,6 +2,8 @@
 //! Each module tests one part of the node through its public API with real loopback sockets.
 
 mod connmgr;
+mod peer;
+mod peer_support;
 mod server;
 mod server_support;
 mod socks;

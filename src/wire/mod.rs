@@ -10,6 +10,7 @@ pub mod hash;
 pub mod msg_block;
 pub mod msg_tx;
 pub mod netaddress;
+pub mod netaddress_str;
 
 pub use block_header::BlockHeader;
 pub use codec::Reader;

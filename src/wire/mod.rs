@@ -33,6 +33,7 @@ pub mod msg_tx;
 pub mod msg_version;
 pub mod netaddress;
 pub mod protocol;
+pub mod netaddress_str;
 
 pub use block_header::BlockHeader;
 pub use codec::Reader;

@@ -115,9 +115,13 @@ pub fn torv3_checksum(pubkey: &[u8; 32]) -> [u8; 2] {
     [d[0], d[1]]
 }
 
-impl fmt::Display for AddrV2 {
+/// An [`AddrV2`] written as a host the way btcd writes it (`.onion`, `.b32.i2p`, dotted IPv4
+/// for IPv4-mapped IPv6). A wrapper because `AddrV2`'s own `Display` is the wire JSON form.
+pub struct Host<'a>(pub &'a AddrV2);
+
+impl fmt::Display for Host<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        match self.0 {
             AddrV2::Ipv4(ip) => write!(f, "{ip}"),
             // An IPv4-mapped IPv6 address prints dotted, as Go's net.IP does.
             AddrV2::Ipv6(ip) => match ip.to_ipv4_mapped() {
@@ -138,51 +142,47 @@ impl fmt::Display for AddrV2 {
     }
 }
 
-impl FromStr for AddrV2 {
-    type Err = AddrParseError;
-
-    /// Parses a host as btcd's `HostToNetAddress` does, without DNS: an IP address (IPv4-mapped
-    /// IPv6 becomes IPv4, an OnionCat IPv6 address becomes Tor v2), a Tor v2 or v3 `.onion`
-    /// (the v3 checksum and version are checked) or an I2P `.b32.i2p`. An fc00::/8 address
-    /// parses as IPv6; CJDNS cannot be told apart by its text (see [`AddrV2::to_cjdns`]).
-    fn from_str(s: &str) -> Result<AddrV2, AddrParseError> {
-        if let Some(b32) = strip_suffix_ignore_case(s, I2P_SUFFIX) {
-            return base32_decode::<32>(b32)
-                .map(AddrV2::I2p)
-                .ok_or_else(|| AddrParseError::new(s, "bad i2p base32"));
-        }
-        if let Some(b32) = strip_suffix_ignore_case(s, ONION_SUFFIX) {
-            return match b32.len() {
-                16 => base32_decode::<10>(b32)
-                    .map(AddrV2::TorV2)
-                    .ok_or_else(|| AddrParseError::new(s, "bad tor v2 base32")),
-                56 => {
-                    let raw = base32_decode::<35>(b32)
-                        .ok_or_else(|| AddrParseError::new(s, "bad tor v3 base32"))?;
-                    let mut key = [0u8; 32];
-                    key.copy_from_slice(&raw[..32]);
-                    if raw[34] != TORV3_VERSION {
-                        return Err(AddrParseError::new(s, "tor v3 version is not 3"));
-                    }
-                    if raw[32..34] != torv3_checksum(&key) {
-                        return Err(AddrParseError::new(s, "tor v3 checksum mismatch"));
-                    }
-                    Ok(AddrV2::TorV3(key))
+/// Parses a host as btcd's `HostToNetAddress` does, without DNS: an IP address (IPv4-mapped
+/// IPv6 becomes IPv4, an OnionCat IPv6 address becomes Tor v2), a Tor v2 or v3 `.onion`
+/// (the v3 checksum and version are checked) or an I2P `.b32.i2p`. An fc00::/8 address
+/// parses as IPv6; CJDNS cannot be told apart by its text (see [`AddrV2::to_cjdns`]).
+pub fn parse_host(s: &str) -> Result<AddrV2, AddrParseError> {
+    if let Some(b32) = strip_suffix_ignore_case(s, I2P_SUFFIX) {
+        return base32_decode::<32>(b32)
+            .map(AddrV2::I2p)
+            .ok_or_else(|| AddrParseError::new(s, "bad i2p base32"));
+    }
+    if let Some(b32) = strip_suffix_ignore_case(s, ONION_SUFFIX) {
+        return match b32.len() {
+            16 => base32_decode::<10>(b32)
+                .map(AddrV2::TorV2)
+                .ok_or_else(|| AddrParseError::new(s, "bad tor v2 base32")),
+            56 => {
+                let raw = base32_decode::<35>(b32)
+                    .ok_or_else(|| AddrParseError::new(s, "bad tor v3 base32"))?;
+                let mut key = [0u8; 32];
+                key.copy_from_slice(&raw[..32]);
+                if raw[34] != TORV3_VERSION {
+                    return Err(AddrParseError::new(s, "tor v3 version is not 3"));
                 }
-                _ => Err(AddrParseError::new(
-                    s,
-                    "onion name is neither 16 nor 56 characters",
-                )),
-            };
-        }
-        match s.parse::<IpAddr>() {
-            Ok(IpAddr::V4(v4)) => Ok(AddrV2::Ipv4(v4)),
-            Ok(IpAddr::V6(v6)) => Ok(AddrV2::from_legacy_bytes(v6.octets())),
-            Err(_) => Err(AddrParseError::new(
+                if raw[32..34] != torv3_checksum(&key) {
+                    return Err(AddrParseError::new(s, "tor v3 checksum mismatch"));
+                }
+                Ok(AddrV2::TorV3(key))
+            }
+            _ => Err(AddrParseError::new(
                 s,
-                "not an ip address, onion or i2p address (host names are not resolved here)",
+                "onion name is neither 16 nor 56 characters",
             )),
-        }
+        };
+    }
+    match s.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => Ok(AddrV2::Ipv4(v4)),
+        Ok(IpAddr::V6(v6)) => Ok(AddrV2::from_legacy_bytes(v6.octets())),
+        Err(_) => Err(AddrParseError::new(
+            s,
+            "not an ip address, onion or i2p address (host names are not resolved here)",
+        )),
     }
 }
 
@@ -217,8 +217,8 @@ impl AddrV2 {
 /// hosts in brackets.
 pub fn host_port(addr: &AddrV2, port: u16) -> String {
     match addr.canonical() {
-        AddrV2::Ipv6(_) | AddrV2::Cjdns(_) => format!("[{addr}]:{port}"),
-        _ => format!("{addr}:{port}"),
+        AddrV2::Ipv6(_) | AddrV2::Cjdns(_) => format!("[{}]:{port}", Host(addr)),
+        _ => format!("{}:{port}", Host(addr)),
     }
 }
 
@@ -250,7 +250,7 @@ pub fn parse_host_port(s: &str) -> Result<(AddrV2, u16), AddrParseError> {
     let port: u16 = port
         .parse()
         .map_err(|_| AddrParseError::new(s, "port out of range"))?;
-    Ok((host.parse()?, port))
+    Ok((parse_host(host)?, port))
 }
 
 impl fmt::Display for NetAddress {
@@ -278,12 +278,12 @@ mod tests {
         // Bitcoin Core's and rust-bitcoin's BIP155 test vector.
         let key = hex32("79bcc625184b05194975c28b66b66b0469f7f6556fb1ac3189a79b40dda32f1f");
         let s = "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd.onion";
-        assert_eq!(AddrV2::TorV3(key).to_string(), s);
-        assert_eq!(s.parse::<AddrV2>(), Ok(AddrV2::TorV3(key)));
-        assert_eq!(s.to_uppercase().parse::<AddrV2>(), Ok(AddrV2::TorV3(key)));
+        assert_eq!(Host(&AddrV2::TorV3(key)).to_string(), s);
+        assert_eq!(parse_host(&s), Ok(AddrV2::TorV3(key)));
+        assert_eq!(parse_host(&s.to_uppercase()), Ok(AddrV2::TorV3(key)));
         // One character changed breaks the checksum.
         let bad = s.replacen('p', "q", 1);
-        assert!(bad.parse::<AddrV2>().is_err());
+        assert!(parse_host(&bad).is_err());
     }
 
     #[test]
@@ -291,13 +291,13 @@ mod tests {
         // Bitcoin Core's I2P vector.
         let key = hex32("a2894dabaec08c0051a481a6dac88b64f98232ae42d4b6fd2fa81952dfe36a87");
         let s = "ukeu3k5oycgaauneqgtnvselmt4yemvoilkln7jpvamvfx7dnkdq.b32.i2p";
-        assert_eq!(AddrV2::I2p(key).to_string(), s);
-        assert_eq!(s.parse::<AddrV2>(), Ok(AddrV2::I2p(key)));
+        assert_eq!(Host(&AddrV2::I2p(key)).to_string(), s);
+        assert_eq!(parse_host(&s), Ok(AddrV2::I2p(key)));
         let v2 = AddrV2::TorV2([0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfa]);
-        assert_eq!(v2.to_string(), "6hzph5hv6337r6p2.onion");
-        assert_eq!("6hzph5hv6337r6p2.onion".parse::<AddrV2>(), Ok(v2));
-        assert!("6hzph5hv6337r6p.onion".parse::<AddrV2>().is_err());
-        assert!("6hzph5hv6337r6p1.onion".parse::<AddrV2>().is_err());
+        assert_eq!(Host(&v2).to_string(), "6hzph5hv6337r6p2.onion");
+        assert_eq!(parse_host(&"6hzph5hv6337r6p2.onion"), Ok(v2));
+        assert!(parse_host(&"6hzph5hv6337r6p.onion").is_err());
+        assert!(parse_host(&"6hzph5hv6337r6p1.onion").is_err());
     }
 
     #[test]
@@ -318,21 +318,21 @@ mod tests {
             ),
         ];
         for (s, a) in cases {
-            assert_eq!(a.to_string(), s);
-            assert_eq!(s.parse::<AddrV2>(), Ok(a));
+            assert_eq!(Host(&a).to_string(), s);
+            assert_eq!(parse_host(&s), Ok(a));
         }
         // Mapped IPv4 and OnionCat become their canonical kinds.
         assert_eq!(
-            "::ffff:1.2.3.4".parse::<AddrV2>(),
+            parse_host(&"::ffff:1.2.3.4"),
             Ok(AddrV2::Ipv4(Ipv4Addr::new(1, 2, 3, 4)))
         );
         assert_eq!(
-            "fd87:d87e:eb43:f1f2:f3f4:f5f6:f7f8:f9fa".parse::<AddrV2>(),
+            parse_host(&"fd87:d87e:eb43:f1f2:f3f4:f5f6:f7f8:f9fa"),
             Ok(AddrV2::TorV2([
                 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfa
             ]))
         );
-        assert!("seed.bitcoin.sipa.be".parse::<AddrV2>().is_err());
+        assert!(parse_host(&"seed.bitcoin.sipa.be").is_err());
     }
 
     #[test]

@@ -10,7 +10,6 @@ use super::netaddress::{AddrV2, NetAddress};
 use sha3::{Digest, Sha3_256};
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
-use std::str::FromStr;
 
 /// RFC 4648 base32 alphabet, lower case as Tor, I2P and bitcoind print it.
 const BASE32_ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
@@ -279,11 +278,11 @@ mod tests {
         let key = hex32("79bcc625184b05194975c28b66b66b0469f7f6556fb1ac3189a79b40dda32f1f");
         let s = "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd.onion";
         assert_eq!(Host(&AddrV2::TorV3(key)).to_string(), s);
-        assert_eq!(parse_host(&s), Ok(AddrV2::TorV3(key)));
+        assert_eq!(parse_host(s), Ok(AddrV2::TorV3(key)));
         assert_eq!(parse_host(&s.to_uppercase()), Ok(AddrV2::TorV3(key)));
         // One character changed breaks the checksum.
         let bad = s.replacen('p', "q", 1);
-        assert!(parse_host(&bad).is_err());
+        assert!(parse_host(bad).is_err());
     }
 
     #[test]
@@ -292,7 +291,7 @@ mod tests {
         let key = hex32("a2894dabaec08c0051a481a6dac88b64f98232ae42d4b6fd2fa81952dfe36a87");
         let s = "ukeu3k5oycgaauneqgtnvselmt4yemvoilkln7jpvamvfx7dnkdq.b32.i2p";
         assert_eq!(Host(&AddrV2::I2p(key)).to_string(), s);
-        assert_eq!(parse_host(&s), Ok(AddrV2::I2p(key)));
+        assert_eq!(parse_host(s), Ok(AddrV2::I2p(key)));
         let v2 = AddrV2::TorV2([0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfa]);
         assert_eq!(Host(&v2).to_string(), "6hzph5hv6337r6p2.onion");
         assert_eq!(parse_host(&"6hzph5hv6337r6p2.onion"), Ok(v2));
@@ -319,7 +318,7 @@ mod tests {
         ];
         for (s, a) in cases {
             assert_eq!(Host(&a).to_string(), s);
-            assert_eq!(parse_host(&s), Ok(a));
+            assert_eq!(parse_host(s), Ok(a));
         }
         // Mapped IPv4 and OnionCat become their canonical kinds.
         assert_eq!(

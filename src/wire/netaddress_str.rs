@@ -282,7 +282,7 @@ mod tests {
         assert_eq!(parse_host(&s.to_uppercase()), Ok(AddrV2::TorV3(key)));
         // One character changed breaks the checksum.
         let bad = s.replacen('p', "q", 1);
-        assert!(parse_host(bad).is_err());
+        assert!(parse_host(&bad).is_err());
     }
 
     #[test]

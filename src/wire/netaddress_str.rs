@@ -294,9 +294,9 @@ mod tests {
         assert_eq!(parse_host(s), Ok(AddrV2::I2p(key)));
         let v2 = AddrV2::TorV2([0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfa]);
         assert_eq!(Host(&v2).to_string(), "6hzph5hv6337r6p2.onion");
-        assert_eq!(parse_host(&"6hzph5hv6337r6p2.onion"), Ok(v2));
-        assert!(parse_host(&"6hzph5hv6337r6p.onion").is_err());
-        assert!(parse_host(&"6hzph5hv6337r6p1.onion").is_err());
+        assert_eq!(parse_host("6hzph5hv6337r6p2.onion"), Ok(v2));
+        assert!(parse_host("6hzph5hv6337r6p.onion").is_err());
+        assert!(parse_host("6hzph5hv6337r6p1.onion").is_err());
     }
 
     #[test]
@@ -322,16 +322,16 @@ mod tests {
         }
         // Mapped IPv4 and OnionCat become their canonical kinds.
         assert_eq!(
-            parse_host(&"::ffff:1.2.3.4"),
+            parse_host("::ffff:1.2.3.4"),
             Ok(AddrV2::Ipv4(Ipv4Addr::new(1, 2, 3, 4)))
         );
         assert_eq!(
-            parse_host(&"fd87:d87e:eb43:f1f2:f3f4:f5f6:f7f8:f9fa"),
+            parse_host("fd87:d87e:eb43:f1f2:f3f4:f5f6:f7f8:f9fa"),
             Ok(AddrV2::TorV2([
                 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfa
             ]))
         );
-        assert!(parse_host(&"seed.bitcoin.sipa.be").is_err());
+        assert!(parse_host("seed.bitcoin.sipa.be").is_err());
     }
 
     #[test]

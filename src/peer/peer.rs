@@ -42,7 +42,7 @@ use super::negotiate::{Negotiation, Outgoing, REJECT_VERSION, Received};
 use super::ping::{BIP0031_VERSION, PingState, random_nonce};
 use super::send_queue::{
     DuplicateRequestFilter, InvAction, InvTrickle, MAX_ADDR_PER_MSG, MAX_KNOWN_INVENTORY,
-    SendQueue, choose_addresses,
+    MAX_SEND_BATCH, SendQueue, choose_addresses,
 };
 use super::stall::StallTracker;
 
@@ -740,29 +740,57 @@ impl Peer {
         )
     }
 
-    /// Encodes and writes one message on the calling thread, counting bytes and calling
-    /// `on_write`. Used by `pN-neg` (before `pN-out` exists) and `pN-out`.
+    /// Encodes and writes one message on the calling thread. Used by `pN-neg` (before
+    /// `pN-out` exists).
     fn write_message(&self, conn: &dyn Conn, msg: &Message) -> Result<(), DisconnectReason> {
+        self.write_messages(conn, &[msg])
+    }
+
+    /// Encodes and writes messages in order, coalescing small ones into writes of about
+    /// [`COALESCE_BYTES`], counting bytes and calling `on_write` for each.
+    fn write_messages(&self, conn: &dyn Conn, msgs: &[&Message]) -> Result<(), DisconnectReason> {
         let inner = &self.inner;
         let pver = self.protocol_version();
-        let bytes = encode_message(msg, pver, inner.cfg.network.magic()).map_err(|e| {
-            DisconnectReason::WriteError(format!("cannot encode {}: {e}", msg.command()))
-        })?;
-        let res = conn.write_all(&bytes);
-        match &res {
-            Ok(()) => {
-                inner
-                    .bytes_sent
-                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                inner.last_send.store(unix_now(), Ordering::Relaxed);
-                log::trace!(target: "btcnode::peer", "{self}: sent {}", msg.command());
+        let magic = inner.cfg.network.magic();
+        let mut buf: Vec<u8> = Vec::new();
+        let mut lens = Vec::with_capacity(msgs.len());
+        let mut res: std::io::Result<()> = Ok(());
+        for msg in msgs {
+            let bytes = encode_message(msg, pver, magic).map_err(|e| {
+                DisconnectReason::WriteError(format!("cannot encode {}: {e}", msg.command()))
+            })?;
+            lens.push(bytes.len());
+            if buf.is_empty() && (bytes.len() >= COALESCE_BYTES || msgs.len() == 1) {
+                res = conn.write_all(&bytes);
+            } else {
+                buf.extend_from_slice(&bytes);
+                if buf.len() >= COALESCE_BYTES {
+                    res = conn.write_all(&buf);
+                    buf.clear();
+                }
             }
-            Err(e) => {
-                log::debug!(target: "btcnode::peer", "{self}: writing {} failed: {e}", msg.command());
+            if res.is_err() {
+                break;
             }
         }
-        self.listeners()
-            .on_write(self, bytes.len(), msg, res.as_ref().err());
+        if res.is_ok() && !buf.is_empty() {
+            res = conn.write_all(&buf);
+        }
+        match &res {
+            Ok(()) => {
+                let total: usize = lens.iter().sum();
+                inner.bytes_sent.fetch_add(total as u64, Ordering::Relaxed);
+                inner.last_send.store(unix_now(), Ordering::Relaxed);
+            }
+            Err(e) => {
+                log::debug!(target: "btcnode::peer", "{self}: write failed: {e}");
+            }
+        }
+        for (msg, len) in msgs.iter().zip(&lens) {
+            log::trace!(target: "btcnode::peer", "{self}: sent {}", msg.command());
+            self.listeners()
+                .on_write(self, *len, msg, res.as_ref().err());
+        }
         res.map_err(|e| {
             if is_timeout(&e) {
                 DisconnectReason::WriteTimeout(inner.cfg.write_timeout)
@@ -772,6 +800,9 @@ impl Peer {
         })
     }
 }
+
+/// Small messages handed to `pN-out` together are written in chunks of about this size.
+const COALESCE_BYTES: usize = 64 * 1024;
 
 fn check_locator(locator: &[Hash]) -> Result<(), Error> {
     if locator.len() > MAX_BLOCK_LOCATORS_PER_MSG {
@@ -983,7 +1014,7 @@ fn start_threads(p: &Peer, conn: Arc<dyn Conn>, framer: Framer) -> std::io::Resu
         return Ok(());
     }
     let (stall_tx, stall_rx) = bounded::<StallControl>(16);
-    let (send_tx, send_rx) = bounded::<OutMsg>(1);
+    let (send_tx, send_rx) = bounded::<Vec<OutMsg>>(1);
     let (send_done_tx, send_done_rx) = bounded::<()>(1);
     let id = p.inner.id;
 
@@ -1164,7 +1195,7 @@ fn dispatch(p: &Peer, msg: Message, wire_len: usize) -> Option<DisconnectReason>
 /// Runs on thread `pN-queue`: btcd's `queueHandler`. Moves queued messages to `pN-out` one
 /// at a time, in order, announces blocks at once and trickles other inventory. Returns on
 /// quit; its caller then drains every waiting message, firing their done channels.
-fn queue_handler(p: &Peer, send_tx: Sender<OutMsg>, send_done_rx: Receiver<()>) {
+fn queue_handler(p: &Peer, send_tx: Sender<Vec<OutMsg>>, send_done_rx: Receiver<()>) {
     let inner = &p.inner;
     let mut queue: SendQueue<OutMsg> = SendQueue::new(inner.cfg.max_pending_messages);
     let mut trickle: InvTrickle<InvVect> = InvTrickle::new();
@@ -1172,9 +1203,9 @@ fn queue_handler(p: &Peer, send_tx: Sender<OutMsg>, send_done_rx: Receiver<()>) 
     let push = |queue: &mut SendQueue<OutMsg>, m: OutMsg| -> bool {
         match queue.push(m) {
             Ok(Some(now)) => {
-                // Capacity 1 and one message in flight: never blocks.
-                if let Err(e) = send_tx.send(now) {
-                    fire(e.into_inner().done);
+                // Capacity 1 and one batch in flight: never blocks.
+                if let Err(e) = send_tx.send(vec![now]) {
+                    e.into_inner().into_iter().for_each(|m| fire(m.done));
                 }
                 true
             }
@@ -1188,7 +1219,15 @@ fn queue_handler(p: &Peer, send_tx: Sender<OutMsg>, send_done_rx: Receiver<()>) 
             }
         }
     };
+    let idle_ticker = crossbeam_channel::never();
     loop {
+        // An idle peer's queue thread sleeps until something arrives: the trickle ticker is
+        // only watched while inventory waits.
+        let trickle_rx = if trickle.is_empty() {
+            &idle_ticker
+        } else {
+            &trickle_ticker
+        };
         crossbeam_channel::select! {
             recv(inner.output_rx) -> m => {
                 let Ok(m) = m else { break }; // cannot happen: Inner holds a sender
@@ -1196,10 +1235,11 @@ fn queue_handler(p: &Peer, send_tx: Sender<OutMsg>, send_done_rx: Receiver<()>) 
             }
             recv(send_done_rx) -> r => {
                 if r.is_err() { break; } // pN-out is gone
-                if let Some(next) = queue.on_sent()
+                let next = queue.on_sent_batch(MAX_SEND_BATCH);
+                if !next.is_empty()
                     && let Err(e) = send_tx.send(next)
                 {
-                    fire(e.into_inner().done);
+                    e.into_inner().into_iter().for_each(|m| fire(m.done));
                 }
             }
             recv(inner.inv_rx) -> iv => {
@@ -1212,7 +1252,7 @@ fn queue_handler(p: &Peer, send_tx: Sender<OutMsg>, send_done_rx: Receiver<()>) 
                     if !push(&mut queue, m) { break; }
                 }
             }
-            recv(trickle_ticker) -> _ => {
+            recv(trickle_rx) -> _ => {
                 if p.is_disconnecting() || trickle.is_empty() {
                     continue;
                 }
@@ -1230,38 +1270,42 @@ fn queue_handler(p: &Peer, send_tx: Sender<OutMsg>, send_done_rx: Receiver<()>) 
     }
 }
 
-/// Runs on thread `pN-out`: btcd's `outHandler`. Writes each message handed over by
-/// `pN-queue` (with the socket's write timeout), tells the stall tracker, records pings and
-/// signals `pN-queue` for the next. Returns on quit, after `pN-queue` has ended and every
-/// message still handed over has had its done channel fired.
+/// Runs on thread `pN-out`: btcd's `outHandler`. Writes each batch handed over by
+/// `pN-queue` in order (with the socket's write timeout), tells the stall tracker, records
+/// pings and signals `pN-queue` for the next. Returns on quit, after `pN-queue` has ended and
+/// every message still handed over has had its done channel fired.
 fn out_handler(
     p: Peer,
     conn: Arc<dyn Conn>,
-    send_rx: Receiver<OutMsg>,
+    send_rx: Receiver<Vec<OutMsg>>,
     send_done_tx: Sender<()>,
     stall: Sender<StallControl>,
 ) {
     let inner = &p.inner;
     loop {
         crossbeam_channel::select! {
-            recv(send_rx) -> m => {
-                let Ok(m) = m else { break }; // pN-queue is gone
-                if let Message::Ping(MsgPing { nonce }) = *m.msg {
-                    let pver = p.protocol_version();
-                    inner.stats.lock().ping.on_ping_sent(nonce, pver, Instant::now());
+            recv(send_rx) -> b => {
+                let Ok(batch) = b else { break }; // pN-queue is gone
+                let now = Instant::now();
+                let pver = p.protocol_version();
+                for m in &batch {
+                    if let Message::Ping(MsgPing { nonce }) = *m.msg {
+                        inner.stats.lock().ping.on_ping_sent(nonce, pver, now);
+                    }
+                    let cmd = stall_command(&m.msg);
+                    if !cmd.is_empty() {
+                        let _ = stall.send(StallControl::Send(cmd, now));
+                    }
                 }
-                let cmd = stall_command(&m.msg);
-                if !cmd.is_empty() {
-                    let _ = stall.send(StallControl::Send(cmd, Instant::now()));
+                if !p.is_disconnecting() {
+                    let msgs: Vec<&Message> = batch.iter().map(|m| &*m.msg).collect();
+                    if let Err(reason) = p.write_messages(&*conn, &msgs) {
+                        p.disconnect_with(reason);
+                        batch.into_iter().for_each(|m| fire(m.done));
+                        continue;
+                    }
                 }
-                if !p.is_disconnecting()
-                    && let Err(reason) = p.write_message(&*conn, &m.msg)
-                {
-                    p.disconnect_with(reason);
-                    fire(m.done);
-                    continue;
-                }
-                fire(m.done);
+                batch.into_iter().for_each(|m| fire(m.done));
                 let _ = send_done_tx.send(());
             }
             recv(inner.quit_rx) -> _ => break, // disconnect
@@ -1269,8 +1313,8 @@ fn out_handler(
     }
     drop(stall);
     // pN-queue drops its sender when it ends: drain until then.
-    while let Ok(m) = send_rx.recv() {
-        fire(m.done);
+    while let Ok(batch) = send_rx.recv() {
+        batch.into_iter().for_each(|m| fire(m.done));
     }
 }
 

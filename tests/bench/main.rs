@@ -4,8 +4,10 @@
 
 use std::process::ExitCode;
 
+mod peer;
+
 /// The benchmark sections, by name.
-const SECTIONS: &[(&str, fn())] = &[];
+const SECTIONS: &[(&str, fn())] = &[("peer", peer::run)];
 
 fn main() -> ExitCode {
     let wanted: Vec<String> = std::env::args()

@@ -528,7 +528,7 @@ impl ServerState {
                 "no ping in flight".to_string()
             };
             log::info!(
-                "peer {} {} {} threads [{}] version {} ({}) ready {} | sent {} B, recv {} B | last sent: {} | last recv: {} | waits for: {} | ban score {} | addr processed {} rate-limited {}{}{}",
+                "dump peer {} {} {} threads [{}] version {} ({}) ready {} | sent {} B, recv {} B | last sent: {} | last recv: {} | waits for: {} | ban score {} | addr processed {} rate-limited {}{}{}",
                 s.id,
                 s.addr,
                 if s.inbound { "inbound" } else { "outbound" },

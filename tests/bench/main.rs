@@ -5,9 +5,10 @@
 use std::process::ExitCode;
 
 mod peer;
+mod socks;
 
 /// The benchmark sections, by name.
-const SECTIONS: &[(&str, fn())] = &[("peer", peer::run)];
+const SECTIONS: &[(&str, fn())] = &[("peer", peer::run), ("socks", socks::run)];
 
 fn main() -> ExitCode {
     let wanted: Vec<String> = std::env::args()

@@ -138,6 +138,12 @@ impl AddrBook {
         }
     }
 
+    /// Makes room for `n` more entries without reallocating (loading a file).
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.entries.reserve(n);
+        self.index.reserve(n);
+    }
+
     /// The secret key that salts bucket placement.
     pub fn key(&self) -> &[u8; 32] {
         &self.key

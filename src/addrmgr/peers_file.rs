@@ -22,7 +22,7 @@
 
 use super::addr_book::{
     AddrBook, Entry, NEW_BUCKET_COUNT, NEW_BUCKET_SIZE, NEW_BUCKETS_PER_ADDRESS,
-    TRIED_BUCKET_COUNT, TRIED_BUCKET_SIZE, addr_key,
+    TRIED_BUCKET_COUNT, TRIED_BUCKET_SIZE,
 };
 use super::error::Error;
 use super::known_address::KnownAddress;
@@ -291,6 +291,7 @@ impl AddrBook {
             )));
         }
         let mut book = AddrBook::with_key(sam.key, rng);
+        book.reserve(sam.addresses.len() + sam.btcnode_addresses.len());
         let v1 = sam.version == 1;
         for rec in &sam.addresses {
             let ka = known_address(rec, v1, None, None)?;
@@ -414,14 +415,18 @@ fn known_address(
 }
 
 fn insert_loaded(book: &mut AddrBook, ka: KnownAddress) -> Result<u32, Error> {
-    if book.index.contains_key(&addr_key(&ka.na)) {
-        return Err(Error::Inconsistent(format!("{} is listed twice", ka.na)));
-    }
-    Ok(book.insert_entry(Entry {
+    let before = book.index.len();
+    let na = ka.na;
+    let id = book.insert_entry(Entry {
         ka,
         new_buckets: [0; NEW_BUCKETS_PER_ADDRESS],
         tried_bucket: 0,
-    }))
+    });
+    // The index did not grow: the key was already there (the book is thrown away).
+    if book.index.len() == before {
+        return Err(Error::Inconsistent(format!("{na} is listed twice")));
+    }
+    Ok(id)
 }
 
 fn place_new(book: &mut AddrBook, id: u32, bucket: usize) -> Result<(), Error> {

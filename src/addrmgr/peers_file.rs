@@ -333,9 +333,14 @@ impl AddrBook {
         if !(1..=SERIALISATION_VERSION).contains(&sam.version) {
             return Err(Error::Version(sam.version));
         }
-        if sam.new_buckets.len() != NEW_BUCKET_COUNT
-            || sam.tried_buckets.len() != TRIED_BUCKET_COUNT
-        {
+        // Version 1 files from btcd before 2015 have 256 new buckets; btcd's decoder fills the
+        // first ones and so does this. Version 2 files must have exactly btcd's counts.
+        let new_ok = if sam.version == 1 {
+            (1..=NEW_BUCKET_COUNT).contains(&sam.new_buckets.len())
+        } else {
+            sam.new_buckets.len() == NEW_BUCKET_COUNT
+        };
+        if !new_ok || sam.tried_buckets.len() != TRIED_BUCKET_COUNT {
             return Err(Error::Inconsistent(format!(
                 "{} new and {} tried buckets, want {NEW_BUCKET_COUNT} and {TRIED_BUCKET_COUNT}",
                 sam.new_buckets.len(),

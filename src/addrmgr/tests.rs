@@ -601,6 +601,19 @@ fn btcd_written_file_loads() {
         assert_eq!(b.tried_bucket_of(&t), Some(63));
         let six = b.find(&na("2602:100::1", 18333)).expect("v6");
         assert_eq!(six.src_address().addr, tor);
+        // Version 1 files from old btcd have 256 new buckets; they load too. Version 2 must
+        // have 1,024.
+        let short = format!(
+            "{{\"Version\":{version},\"Key\":[{key}],\"Addresses\":{addrs},\"NewBuckets\":[{}],\"TriedBuckets\":[{}]}}\n",
+            nb[..256].join(","),
+            tb.join(",")
+        );
+        let loaded = AddrBook::from_json(short.as_bytes(), StdRng::seed_from_u64(1));
+        assert_eq!(
+            loaded.is_ok(),
+            version == 1,
+            "version {version} with 256 new buckets"
+        );
         // Saved again, it is version 2 with the same entries.
         let again = AddrBook::from_json(&b.to_json(), StdRng::seed_from_u64(2)).expect("reloads");
         same_books(&b, &again);

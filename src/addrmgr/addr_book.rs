@@ -313,7 +313,7 @@ impl AddrBook {
     }
 
     /// Adds or refreshes `na` learnt from `src` (btcd's `updateAddress`). Unroutable
-    /// addresses are ignored. A known address gets the newer timestamp and the union of
+    /// addresses and Tor v2 onions are ignored. A known address gets the newer timestamp and the union of
     /// services; if it is new-table, it is added to one more bucket with chance 1/(2 refs),
     /// up to [`NEW_BUCKETS_PER_ADDRESS`].
     pub fn add_address(&mut self, na: &NetAddress, src: &NetAddress, now: SystemTime) {
@@ -333,7 +333,9 @@ impl AddrBook {
         na.addr = na.addr.canonical();
         let mut src = *src;
         src.addr = src.addr.canonical();
-        if !is_routable(&na.addr) {
+        // Tor v2 is read only: kept when loaded from a file, never learnt anew (Tor dropped
+        // v2 services in 2021; Bitcoin Core ignores them too).
+        if !is_routable(&na.addr) || matches!(na.addr, AddrV2::TorV2(_)) {
             return;
         }
         let id = match self.entry_id(&na) {
@@ -601,8 +603,10 @@ impl AddrBook {
 
     /// A random [`GET_ADDR_PERCENT`]% of the known addresses, at most [`GET_ADDR_MAX`], for a
     /// `getaddr` reply (btcd's `AddressCache`).
+    /// Tor v2 addresses (read only) are never handed out for gossip.
     pub fn address_cache(&mut self) -> Vec<NetAddress> {
         let mut all = self.addresses();
+        all.retain(|a| !matches!(a.addr, AddrV2::TorV2(_)));
         let n = (all.len() * GET_ADDR_PERCENT / 100).min(GET_ADDR_MAX);
         // Partial Fisher-Yates: only the first n positions are needed.
         for i in 0..n {

@@ -4,11 +4,16 @@
 
 use std::process::ExitCode;
 
+mod addrmgr;
 mod peer;
 mod socks;
 
 /// The benchmark sections, by name.
-const SECTIONS: &[(&str, fn())] = &[("peer", peer::run), ("socks", socks::run)];
+const SECTIONS: &[(&str, fn())] = &[
+    ("addrmgr", addrmgr::run),
+    ("peer", peer::run),
+    ("socks", socks::run),
+];
 
 fn main() -> ExitCode {
     let wanted: Vec<String> = std::env::args()

@@ -7,12 +7,14 @@ use std::process::ExitCode;
 mod addrmgr;
 mod peer;
 mod socks;
+mod wire;
 
 /// The benchmark sections, by name.
 const SECTIONS: &[(&str, fn())] = &[
     ("addrmgr", addrmgr::run),
     ("peer", peer::run),
     ("socks", socks::run),
+    ("wire", wire::run),
 ];
 
 fn main() -> ExitCode {

@@ -480,3 +480,102 @@ fn sigterm_leaves_valid_files_and_connect_dials_only_targets() {
     assert!(log.contains("shutdown complete"));
     assert!(!log.contains("DNS"), "no seeding with --connect:\n{log}");
 }
+
+/// Names of the node process's per-peer threads (`pN-*`), from /proc.
+fn peer_threads(node: &Node) -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{}/task", node.pid())) else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_to_string(e.path().join("comm")).ok())
+        .map(|n| n.trim().to_string())
+        .filter(|n| {
+            n.strip_prefix('p')
+                .and_then(|r| r.split_once('-'))
+                .is_some_and(|(id, _)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect()
+}
+
+#[test]
+fn whitelisted_peer_is_not_banned_and_threads_end() {
+    let node = Node::start("whitelist", &["--whitelist=127.0.0.0/8".to_string()]);
+    let mut r = scripted_peer(&node);
+    assert!(wait_until(Duration::from_secs(10), || !peer_threads(&node).is_empty()));
+    r.send(&Message::FilterLoad(MsgFilterLoad {
+        filter: vec![0; 10],
+        hash_funcs: 1,
+        tweak: 0,
+        flags: 0,
+    }));
+    // Bloom is still not served (disconnect), but a whitelisted host is never banned.
+    while r.try_recv().is_ok() {}
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&node) == 0));
+    assert_eq!(node.call("listbanned", &[]), json!([]));
+    // Every thread of the gone peer has ended.
+    assert!(
+        wait_until(Duration::from_secs(10), || peer_threads(&node).is_empty()),
+        "{:?}",
+        peer_threads(&node)
+    );
+    let _again = scripted_peer(&node);
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&node) == 1));
+}
+
+#[test]
+fn fresh_addresses_are_relayed_to_two_peers() {
+    let closed = free_port();
+    let node = Node::start("relay", &[format!("--connect=127.0.0.1:{closed}")]);
+    let mut sender = scripted_peer(&node);
+    let mut others: Vec<Remote> = (0..2).map(|_| scripted_peer(&node)).collect();
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&node) == 3));
+    let addr = routable_addrs(1, true);
+    sender.send(&Message::Addr(MsgAddr {
+        addr_list: addr.clone(),
+    }));
+    for r in &mut others {
+        let got = loop {
+            match r.try_recv() {
+                Ok(Message::AddrV2(m)) => break m.addr_list,
+                Ok(Message::Addr(m)) => break m.addr_list,
+                Ok(_) => continue,
+                Err(e) => panic!("no relayed address: {e}"),
+            }
+        };
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].addr, addr[0].addr);
+    }
+}
+
+#[test]
+fn addnode_add_remove_onetry() {
+    let a = Node::start("addnode-a", &[]);
+    let b = Node::start("addnode-b", &["--nolisten".to_string()]);
+    let target = format!("127.0.0.1:{}", a.port);
+    b.call("addnode", &[json!(target), json!("add")]);
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&b) == 1));
+    let again = b.try_call("addnode", &[json!(target), json!("add")]);
+    assert!(matches!(again, Err(btcnode::rpc::Error::Rpc(ref e)) if e.code == -23));
+    assert_eq!(
+        b.call("getpeerinfo", &[])[0]["connection_type"],
+        json!("manual")
+    );
+
+    // remove: disconnected and never redialed (the retry would come within 5 s).
+    b.call("addnode", &[json!(target), json!("remove")]);
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&b) == 0));
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(connect_count(&b), 0);
+    assert_eq!(connect_count(&a), 0);
+    let gone = b.try_call("addnode", &[json!(target), json!("remove")]);
+    assert!(matches!(gone, Err(btcnode::rpc::Error::Rpc(ref e)) if e.code == -24));
+
+    // onetry connects once.
+    b.call("addnode", &[json!(target), json!("onetry")]);
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&b) == 1));
+    // disconnectnode by address.
+    b.call("disconnectnode", &[json!(target)]);
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&b) == 0));
+    let none = b.try_call("disconnectnode", &[json!(target)]);
+    assert!(matches!(none, Err(btcnode::rpc::Error::Rpc(ref e)) if e.code == -29));
+}

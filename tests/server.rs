@@ -579,3 +579,27 @@ fn addnode_add_remove_onetry() {
     let none = b.try_call("disconnectnode", &[json!(target)]);
     assert!(matches!(none, Err(btcnode::rpc::Error::Rpc(ref e)) if e.code == -29));
 }
+
+#[test]
+fn local_net_script_brings_up_three_connected_nodes() {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/local-net.sh");
+    let dir = temp_dir("localnet");
+    // A base from the ephemeral range; the script uses base..base+2 and base+100..base+102.
+    let base = free_port().clamp(20000, 60000);
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg("3")
+        .env("BTCNODE_BIN", bin())
+        .env("BASE_PORT", base.to_string())
+        .env("LOCALNET_DIR", &dir)
+        .env("LOCALNET_SECONDS", "0")
+        .output()
+        .expect("run local-net.sh");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    for i in 0..3 {
+        assert!(text.contains(&format!("== node{i}: 2 peers")), "{text}");
+    }
+    assert!(text.contains("stopped 3 nodes"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -607,3 +607,24 @@ fn local_net_script_brings_up_three_connected_nodes() {
     assert!(text.contains("stopped 3 nodes"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn runtime_failure_exits_1() {
+    // The p2p port is taken: a runtime error, exit code 1, nothing left running.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = temp_dir("exit1");
+    let out = Command::new(bin())
+        .args([
+            "--regtest".to_string(),
+            "--nodnsseed".to_string(),
+            format!("--datadir={}", dir.display()),
+            format!("--listen=127.0.0.1:{port}"),
+            format!("--rpclisten=127.0.0.1:{}", free_port()),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 mod addrmgr;
 mod peer;
+mod server;
 mod socks;
 mod wire;
 
@@ -13,6 +14,7 @@ mod wire;
 const SECTIONS: &[(&str, fn())] = &[
     ("addrmgr", addrmgr::run),
     ("peer", peer::run),
+    ("server", server::run),
     ("socks", socks::run),
     ("wire", wire::run),
 ];

@@ -103,6 +103,49 @@ fn from_go_unix(secs: i64) -> Result<Option<SystemTime>, Error> {
         .ok_or_else(|| Error::Inconsistent(format!("time {secs} out of range")))
 }
 
+/// Appends `n` in decimal (the formatting machinery is a third of the save time otherwise).
+fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// Appends `n` in decimal.
+fn push_i64(out: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, n.unsigned_abs());
+}
+
+/// Appends `host:port` as btcd's `NetAddressKey` writes it; IPv4 without the formatter.
+fn push_host_port(out: &mut Vec<u8>, na: &NetAddress) {
+    match na.addr {
+        AddrV2::Ipv4(ip) => {
+            for (i, o) in ip.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                push_u64(out, u64::from(o));
+            }
+            out.push(b':');
+            push_u64(out, u64::from(na.port));
+        }
+        // Writing to a Vec cannot fail.
+        _ => {
+            let _ = write!(out, "{na}");
+        }
+    }
+}
+
 /// Whether btcd can read the address back from its `host:port` string.
 fn btcd_can_express(addr: &AddrV2) -> bool {
     matches!(
@@ -459,20 +502,23 @@ impl AddrBook {
             });
             first = false;
             let start = out.len();
-            let _ = write!(out, "{}", ka.na);
+            push_host_port(&mut out, &ka.na);
             spans[id] = (start, out.len());
-            let _ = write!(
-                out,
-                "\",\"Src\":\"{}\",\"Attempts\":{},\"TimeStamp\":{},\"LastAttempt\":{},\
-                 \"LastSuccess\":{},\"Services\":{},\"SrcServices\":{}}}",
-                ka.src_addr,
-                ka.attempts,
-                ka.na.timestamp,
-                go_unix(ka.last_attempt),
-                go_unix(ka.last_success),
-                ka.na.services.0,
-                ka.src_addr.services.0
-            );
+            out.extend_from_slice(b"\",\"Src\":\"");
+            push_host_port(&mut out, &ka.src_addr);
+            out.extend_from_slice(b"\",\"Attempts\":");
+            push_i64(&mut out, i64::from(ka.attempts));
+            out.extend_from_slice(b",\"TimeStamp\":");
+            push_i64(&mut out, i64::from(ka.na.timestamp));
+            out.extend_from_slice(b",\"LastAttempt\":");
+            push_i64(&mut out, go_unix(ka.last_attempt));
+            out.extend_from_slice(b",\"LastSuccess\":");
+            push_i64(&mut out, go_unix(ka.last_success));
+            out.extend_from_slice(b",\"Services\":");
+            push_u64(&mut out, ka.na.services.0);
+            out.extend_from_slice(b",\"SrcServices\":");
+            push_u64(&mut out, ka.src_addr.services.0);
+            out.push(b'}');
         }
         let table = |out: &mut Vec<u8>, name: &[u8], buckets: &[Vec<u32>]| {
             out.extend_from_slice(name);

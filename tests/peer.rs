@@ -827,6 +827,8 @@ impl MessageListeners for RefuseVersion {
             code: 0x40,
             reason: format!("not today, {}", msg.user_agent),
             hash: Hash::ZERO,
+            cmd_raw: None,
+            reason_raw: None,
         })
     }
 }

@@ -654,6 +654,8 @@ impl Peer {
             code,
             reason: reason.to_string(),
             hash,
+            cmd_raw: None,
+            reason_raw: None,
         });
         if !wait {
             self.queue_message(msg, None);
@@ -902,6 +904,8 @@ fn write_outgoing(p: &Peer, conn: &dyn Conn, o: Outgoing) -> Result<(), Disconne
             code,
             reason,
             hash: Hash::ZERO,
+            cmd_raw: None,
+            reason_raw: None,
         }),
     };
     p.write_message(conn, &msg)

@@ -243,6 +243,7 @@ impl Server {
                 let sp = Arc::new(ServerPeer::new(ctx.clone(), ip, persistent));
                 let mut cfg = (*peer_cfg).clone();
                 cfg.listeners = sp.clone();
+                let cfg = Arc::new(cfg);
                 let peer = if inbound {
                     Peer::new_inbound(&cfg)
                 } else {

@@ -628,3 +628,72 @@ fn runtime_failure_exits_1() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A microsocks SOCKS5 server on loopback requiring `user`/`pass`; killed on drop.
+struct Microsocks(std::process::Child, u16);
+
+impl Microsocks {
+    fn start(user: &str, pass: &str) -> Microsocks {
+        let port = free_port();
+        let child = Command::new("microsocks")
+            .args([
+                "-i",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-u",
+                user,
+                "-P",
+                pass,
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("microsocks is installed (scripts/test.sh installs it)");
+        assert!(wait_until(Duration::from_secs(5), || TcpStream::connect((
+            "127.0.0.1",
+            port
+        ))
+        .is_ok()));
+        Microsocks(child, port)
+    }
+}
+
+impl Drop for Microsocks {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn outbound_goes_through_the_socks_proxy() {
+    let socks = Microsocks::start("alice", "s3cret");
+    let a = Node::start("proxy-a", &[]);
+    let through = |name: &str, pass: &str| {
+        Node::start(
+            name,
+            &[
+                format!("--connect=127.0.0.1:{}", a.port),
+                format!("--proxy=127.0.0.1:{}", socks.1),
+                "--proxyuser=alice".to_string(),
+                format!("--proxypass={pass}"),
+                "--nolisten".to_string(),
+            ],
+        )
+    };
+    // Wrong proxy password: the proxy refuses, so no connection ever reaches a.
+    let refused = through("proxy-bad", "wrong");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(connect_count(&refused), 0);
+    assert_eq!(connect_count(&a), 0);
+    drop(refused);
+    // The right password: connected through the proxy.
+    let b = through("proxy-b", "s3cret");
+    assert!(
+        wait_until(Duration::from_secs(10), || connect_count(&b) == 1),
+        "{}",
+        b.log_text()
+    );
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&a) == 1));
+}

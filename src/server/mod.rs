@@ -219,6 +219,7 @@ impl Server {
             server_tx: tx.clone(),
             quit: quit_rx.clone(),
             listening: !listen_addrs.is_empty(),
+            listen_port: listen_addrs.first().map(|a| a.port()),
         });
 
         let mut peer_cfg = peer::Config::new(config.network);

@@ -128,6 +128,8 @@ pub struct PeerContext {
     pub quit: Receiver<()>,
     /// Whether we accept inbound connections (we advertise our address only then).
     pub listening: bool,
+    /// The port of our first listener, for the address peers see us at.
+    pub listen_port: Option<u16>,
 }
 
 impl PeerContext {
@@ -355,6 +357,24 @@ impl MessageListeners for ServerPeer {
             msg.last_block,
             msg.services
         );
+        // Learn our external address from what the peer says it sees (Bitcoin Core's
+        // `SeenLocal`), at the lowest priority so --externalip always wins. Only when we
+        // listen: the address is only worth advertising then.
+        if let Some(port) = self.ctx.listen_port
+            && crate::addrmgr::is_routable(&msg.addr_you.addr)
+        {
+            let mut ours = msg.addr_you;
+            ours.port = port;
+            ours.services = crate::wire::ServiceFlag(crate::server::LOCAL_SERVICES);
+            if self
+                .ctx
+                .addrmgr
+                .add_local_address(&ours, crate::addrmgr::AddressPriority::Interface)
+                .is_ok()
+            {
+                log::debug!("{p}: sees us at {ours}");
+            }
+        }
         if !p.inbound() {
             // btcd: ask outbound peers for addresses when the book wants more, and mark
             // the address good now that it answered.

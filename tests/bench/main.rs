@@ -2,7 +2,9 @@
 //! mode. Each section prints its figures and the ratios against a baseline measured in the
 //! same run.
 
+mod addrmgr;
 mod peer;
+mod server;
 mod socks;
 mod wire;
 
@@ -13,6 +15,8 @@ const SECTIONS: &[(&str, fn())] = &[
     ("wire", wire::run),
     ("peer", peer::run),
     ("socks", socks::run),
+    ("addrmgr", addrmgr::run),
+    ("server", server::run),
 ];
 
 fn main() -> ExitCode {

@@ -1,4 +1,6 @@
 //! btcnode's integration tests, built as one test binary so a small machine links once.
 //! Each module tests one part of the node through its public API with real loopback sockets.
 
+mod chain;
+mod chain_support;
 mod support;

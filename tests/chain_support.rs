@@ -3,7 +3,6 @@
 
 #![allow(dead_code)]
 
-use btcnode::chain::ChainParams;
 use btcnode::chain::pow::check_proof_of_work;
 use btcnode::params::Network;
 use btcnode::wire::{BlockHeader, Hash};
@@ -31,7 +30,10 @@ pub fn mine(prev: &BlockHeader, timestamp: u32, tag: u8) -> BlockHeader {
 
 /// Mines a header with the given fields against the regtest limit.
 pub fn mine_with(prev: Hash, timestamp: u32, tag: u8, bits: u32, version: i32) -> BlockHeader {
-    let limit = ChainParams::for_network(Network::Regtest).pow_limit;
+    // The regtest limit, 2^255 - 1 (building ChainParams per header would dominate mining).
+    let limit = btcnode::chain::U256::ONE
+        .shl(255)
+        .wrapping_sub(&btcnode::chain::U256::ONE);
     let mut h = BlockHeader {
         version,
         prev_block: prev,

@@ -88,6 +88,8 @@ pub struct Chain {
     invalid: HashSet<Hash>,
     /// The last two (bits, work) pairs: work is a 256-bit division, bits rarely change.
     work_cache: [(u32, U256); 2],
+    /// The last header added: during sync the next one's parent, found without a map lookup.
+    last_added: Option<(Hash, NodeId)>,
 }
 
 /// Seconds since the Unix epoch (0 before it).
@@ -118,6 +120,7 @@ impl Chain {
             store: None,
             invalid: HashSet::new(),
             work_cache: [(0, U256::ZERO); 2],
+            last_added: None,
         }
     }
 
@@ -458,7 +461,11 @@ impl Chain {
         if let Some(id) = self.index.lookup(&hash) {
             return Ok(Accepted::Known(id));
         }
-        let Some(parent) = self.index.lookup(&h.prev_block) else {
+        let cached = match self.last_added {
+            Some((last, id)) if last == h.prev_block => Some(id),
+            _ => None,
+        };
+        let Some(parent) = cached.or_else(|| self.index.lookup(&h.prev_block)) else {
             if self.invalid.contains(&h.prev_block) {
                 self.remember_invalid(hash);
                 return Err(Error::InvalidAncestor {
@@ -486,13 +493,9 @@ impl Chain {
             }
         };
         let work = self.work_of(h.bits);
-        Ok(Accepted::New(self.index.insert(
-            *h,
-            hash,
-            parent,
-            &work,
-            last_normal_bits,
-        )))
+        let id = self.index.insert(*h, hash, parent, &work, last_normal_bits);
+        self.last_added = Some((hash, id));
+        Ok(Accepted::New(id))
     }
 
     fn remember_invalid(&mut self, hash: Hash) {

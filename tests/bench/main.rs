@@ -2,10 +2,12 @@
 //! mode. Each section prints its figures and the ratios against a baseline measured in the
 //! same run.
 
+mod chain;
+
 use std::process::ExitCode;
 
 /// The benchmark sections, by name.
-const SECTIONS: &[(&str, fn())] = &[];
+const SECTIONS: &[(&str, fn())] = &[("chain", chain::run)];
 
 fn main() -> ExitCode {
     let wanted: Vec<String> = std::env::args()

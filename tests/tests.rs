@@ -3,4 +3,5 @@
 
 mod chain;
 mod chain_support;
+mod chain_sync;
 mod support;

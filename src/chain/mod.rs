@@ -3,9 +3,12 @@
 //! `headers.dat`. btcnode keeps no blocks or UTXO set, so this is the whole chain state.
 //!
 //! Everything here is a plain struct or function with no threads: [`Chain`] is given headers
-//! and the node's adjusted time and answers with a [`ProcessOutcome`] or an [`Error`]; the
-//! sync manager (thread `sync`) owns it or shares it behind a lock. In: `headers` batches,
-//! locators. Out: tip changes, locators, headers and hashes to serve, RPC details.
+//! and the node's adjusted time and answers with a [`ProcessOutcome`] or an [`Error`];
+//! [`SyncManager`] holds the headers-first sync rules (sync peer choice, getheaders
+//! continuation, stall switching, announcements, anti-DoS) and returns [`Action`]s. The `sync`
+//! thread that owns both is a thin shell in the server. In: `headers`, `inv`, `getheaders`,
+//! `getblocks`, `getdata` and peer arrivals/departures. Out: messages to send, ban-score
+//! increases and disconnects, tip changes, RPC details.
 //!
 //! Signet's block signature (BIP325) lives in the coinbase, which a header-only node never
 //! sees, so signet headers are checked for proof of work and retargeting only.
@@ -19,6 +22,7 @@ pub mod chain_params;
 pub mod error;
 pub mod pow;
 pub mod store;
+pub mod sync_manager;
 pub mod u256;
 
 pub use block_index::{BlockStatus, MAX_BLOCK_LOCATORS_PER_MSG};
@@ -28,4 +32,5 @@ pub use chain::{
 };
 pub use chain_params::{ChainParams, Checkpoint};
 pub use error::Error;
+pub use sync_manager::{Action, PeerId, PeerInfo, SyncConfig, SyncManager};
 pub use u256::U256;

@@ -207,6 +207,11 @@ impl Chain {
         self.index.node(self.index.tip()).chain_work
     }
 
+    /// Bytes in `headers.dat` (0 for a chain in memory).
+    pub fn store_size(&self) -> u64 {
+        self.store.as_ref().map_or(0, |s| s.records() * 80)
+    }
+
     /// Number of headers in the index on every branch, genesis included.
     pub fn header_count(&self) -> usize {
         self.index.len()

@@ -21,6 +21,7 @@ pub mod chain;
 pub mod chain_params;
 pub mod error;
 pub mod pow;
+pub mod rpc_json;
 pub mod store;
 pub mod sync_manager;
 pub mod u256;

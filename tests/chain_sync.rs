@@ -316,3 +316,102 @@ fn chain_sync_serves_getblocks_getdata_and_inv() {
         .on_inv_blocks(&m.chain, 1, &[headers[300].block_hash()], now);
     assert!(matches!(&acts[..], [Action::GetHeaders { peer: 1, .. }]));
 }
+
+#[test]
+fn chain_sync_threads_sync_two_chains() {
+    use btcnode::chain::{SyncHandle, SyncMsg};
+    use crossbeam_channel::{Sender, bounded};
+    use parking_lot::{Mutex, RwLock};
+    use std::sync::Arc;
+
+    let (headers, wall) = recent_chain(4500);
+    let clock = move || wall;
+    let a_chain = Arc::new(RwLock::new(Chain::new(Network::Regtest)));
+    for part in headers.chunks(2000) {
+        a_chain.write().process_headers(part, wall).expect("valid");
+    }
+    let b_chain = Arc::new(RwLock::new(Chain::new(Network::Regtest)));
+
+    // Each sink delivers the other node's actions as messages from peer 1 (a, seen by b) or
+    // peer 2 (b, seen by a); a slot is filled once the handles exist.
+    type Slot = Arc<Mutex<Option<Sender<SyncMsg>>>>;
+    fn deliver(slot: &Slot, from: u64, action: Action) {
+        let msg = match action {
+            Action::GetHeaders { locator, stop, .. } => SyncMsg::GetHeaders {
+                peer: from,
+                locator,
+                stop,
+            },
+            Action::Headers { headers, .. } => SyncMsg::Headers {
+                peer: from,
+                headers,
+            },
+            Action::InvBlocks { hashes, .. } => SyncMsg::InvBlocks { peer: from, hashes },
+            Action::SendHeaders { .. } => SyncMsg::SendHeaders { peer: from },
+            _ => return,
+        };
+        if let Some(tx) = slot.lock().as_ref() {
+            let _ = tx.send(msg);
+        }
+    }
+    let to_a: Slot = Arc::new(Mutex::new(None));
+    let to_b: Slot = Arc::new(Mutex::new(None));
+    let (seen_tx, seen_rx) = bounded::<Action>(10_000);
+    let a = {
+        let to_b = to_b.clone();
+        SyncHandle::start(
+            a_chain.clone(),
+            SyncConfig::default(),
+            Duration::from_millis(50),
+            Box::new(move |x| deliver(&to_b, 1, x)),
+            Box::new(clock),
+        )
+        .expect("start a")
+    };
+    let b = {
+        let to_a = to_a.clone();
+        SyncHandle::start(
+            b_chain.clone(),
+            SyncConfig::default(),
+            Duration::from_millis(50),
+            Box::new(move |x| {
+                let _ = seen_tx.try_send(x.clone());
+                deliver(&to_a, 2, x)
+            }),
+            Box::new(clock),
+        )
+        .expect("start b")
+    };
+    *to_a.lock() = Some(a.sender());
+    *to_b.lock() = Some(b.sender());
+    let inbound = PeerInfo {
+        outbound: false,
+        ..peer(0)
+    };
+    a.sender()
+        .send(SyncMsg::PeerConnected {
+            peer: 2,
+            info: inbound,
+        })
+        .expect("a alive");
+    b.sender()
+        .send(SyncMsg::PeerConnected {
+            peer: 1,
+            info: peer(4500),
+        })
+        .expect("b alive");
+    // b sends sendheaders to a once it has caught up.
+    loop {
+        match seen_rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(Action::SendHeaders { peer: 1 }) => break,
+            Ok(_) => continue,
+            Err(e) => panic!("b did not finish syncing: {e}"),
+        }
+    }
+    assert_eq!(b_chain.read().tip_hash(), a_chain.read().tip_hash());
+    // Break the sink cycle before joining.
+    to_a.lock().take();
+    to_b.lock().take();
+    a.stop();
+    b.stop();
+}

@@ -23,6 +23,7 @@ pub mod error;
 pub mod pow;
 pub mod rpc_json;
 pub mod store;
+pub mod sync_handler;
 pub mod sync_manager;
 pub mod u256;
 
@@ -33,5 +34,6 @@ pub use chain::{
 };
 pub use chain_params::{ChainParams, Checkpoint};
 pub use error::Error;
+pub use sync_handler::{SyncHandle, SyncMsg};
 pub use sync_manager::{Action, PeerId, PeerInfo, SyncConfig, SyncManager};
 pub use u256::U256;

@@ -330,3 +330,113 @@ fn chain_serves_at_most_2000_headers_and_500_hashes() {
     let from_2000 = chain.headers_after(&[a[1999].block_hash()], &Hash::ZERO, 2000);
     assert_eq!(from_2000.len(), 100);
 }
+
+/// Regtest made to retarget from a harder genesis (bits 0x2000ffff, about one nonce in 256)
+/// with the minimum-difficulty rule, so testnet3's and testnet4's rules run end to end through
+/// the block index.
+fn retargeting_params(bip94: bool) -> ChainParams {
+    let mut p = ChainParams::for_network(Network::Regtest);
+    p.no_retargeting = false;
+    p.reduce_min_difficulty = true;
+    p.enforce_bip94 = bip94;
+    p.genesis.bits = 0x2000_ffff;
+    p
+}
+
+#[test]
+fn chain_min_difficulty_walk_back_retarget_and_bip94() {
+    use btcnode::chain::pow::{compact_to_target, target_to_compact};
+    const NORMAL: u32 = 0x2000_ffff;
+    let p = retargeting_params(false);
+    let g = p.genesis;
+    let mut chain = Chain::with_params(p.clone());
+
+    // Height 1 normal; height 2 more than 20 minutes later at minimum difficulty.
+    let h1 = mine_with(g.block_hash(), g.timestamp + 600, 1, NORMAL, 4);
+    let h2 = mine_with(h1.block_hash(), h1.timestamp + 1201, 1, REGTEST_BITS, 4);
+    chain
+        .process_headers(&[h1, h2], now())
+        .expect("min difficulty after 20 minutes");
+    // Exactly 20 minutes is not enough.
+    let early = mine_with(h1.block_hash(), h1.timestamp + 1200, 2, REGTEST_BITS, 4);
+    match chain.process_headers(&[early], now()) {
+        Err(Error::BadDifficulty { expected, .. }) => assert_eq!(expected, NORMAL),
+        other => panic!("want BadDifficulty, got {other:?}"),
+    }
+    // After a min-difficulty block, a prompt block walks back to the last normal bits.
+    let h3 = mine_with(h2.block_hash(), h2.timestamp + 600, 3, REGTEST_BITS, 4);
+    match chain.process_headers(&[h3], now()) {
+        Err(Error::BadDifficulty { expected, .. }) => assert_eq!(expected, NORMAL),
+        other => panic!("want BadDifficulty, got {other:?}"),
+    }
+    let mut prefix = vec![h1, h2];
+    let mut prev = mine_with(h2.block_hash(), h2.timestamp + 600, 3, NORMAL, 4);
+    prefix.push(prev);
+    // Fast blocks up to height 2014, then height 2015 at minimum difficulty.
+    while prefix.len() < 2014 {
+        prev = mine_with(prev.block_hash(), prev.timestamp + 1, 4, NORMAL, 4);
+        prefix.push(prev);
+    }
+    let last = mine_with(prev.block_hash(), prev.timestamp + 1201, 4, REGTEST_BITS, 4);
+    prefix.push(last);
+    chain.process_headers(&prefix[2..], now()).expect("prefix");
+    assert_eq!(chain.height(), 2015);
+
+    // The retarget at 2016: blocks came far too fast, so the target shrinks by the 4x clamp.
+    // testnet3 rules scale the last block's bits (here the minimum difficulty's) ...
+    let quarter = |bits: u32| target_to_compact(&compact_to_target(bits).target.shr(2));
+    let probe = mine_with(last.block_hash(), last.timestamp + 600, 5, NORMAL, 4);
+    match chain.process_headers(&[probe], now()) {
+        Err(Error::BadDifficulty {
+            expected, height, ..
+        }) => {
+            assert_eq!(height, 2016);
+            assert_eq!(expected, quarter(REGTEST_BITS));
+        }
+        other => panic!("want BadDifficulty, got {other:?}"),
+    }
+    // ... BIP94 scales the first block of the period's (genesis here: 0x2000ffff).
+    let mut chain94 = Chain::with_params(retargeting_params(true));
+    chain94
+        .process_headers(&prefix, now())
+        .expect("prefix under bip94");
+    match chain94.process_headers(&[probe], now()) {
+        Err(Error::BadDifficulty { expected, .. }) => assert_eq!(expected, quarter(NORMAL)),
+        other => panic!("want BadDifficulty, got {other:?}"),
+    }
+    // BIP94 timewarp: the period's first block may not be more than 600 s before its parent.
+    let warped = mine_with(
+        last.block_hash(),
+        last.timestamp - 601,
+        6,
+        quarter(NORMAL),
+        4,
+    );
+    assert!(matches!(
+        chain94.process_headers(&[warped], now()),
+        Err(Error::TimewarpAttack { .. })
+    ));
+    let edge = mine_with(
+        last.block_hash(),
+        last.timestamp - 600,
+        6,
+        quarter(NORMAL),
+        4,
+    );
+    chain94
+        .process_headers(&[edge], now())
+        .expect("600 s back is allowed");
+    assert_eq!(chain94.height(), 2016);
+    // And the right bits under testnet3 rules connect too.
+    let good = mine_with(
+        last.block_hash(),
+        last.timestamp + 600,
+        7,
+        quarter(REGTEST_BITS),
+        4,
+    );
+    chain
+        .process_headers(&[good], now())
+        .expect("retargeted header");
+    assert_eq!(chain.height(), 2016);
+}

@@ -33,11 +33,18 @@ impl HeaderStore {
     pub fn open(dir: &Path) -> io::Result<HeaderStore> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(HEADERS_FILE);
+        let existed = path.exists();
         let file = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
             .open(&path)?;
+        if !existed {
+            // Make the new directory entry durable too (best effort: not every OS allows it).
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
         let len = file.metadata()?.len();
         let records = len / RECORD;
         let torn = len % RECORD;

@@ -102,8 +102,19 @@ pub fn run() {
         per_sec(N, load)
     );
     assert_eq!(chain.height() as usize, N);
+    if let Some(rss) = rss_mib() {
+        println!("resident memory with {N} headers loaded: {rss} MiB");
+    }
     println!(
         "goal >= 1,000,000 headers/s validated: {}",
         if mem_rate >= 1e6 { "met" } else { "NOT met" }
     );
+}
+
+/// This process's resident set size in MiB (Linux).
+fn rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
 }

@@ -126,8 +126,9 @@ impl Chain {
 
     /// Opens the chain stored in `dir/headers.dat` (creating it if absent), validating every
     /// record. A torn last record is cut; the load stops at the first invalid record with a
-    /// warning and the file is cut there. Fails only when the file cannot be opened, created or
-    /// read at all.
+    /// warning and the file is cut there (a read error likewise keeps what was read). Fails
+    /// only when the directory or file cannot be created or opened; the caller may then run
+    /// with [`Chain::new`] in memory.
     pub fn open(dir: &Path, network: Network) -> Result<Chain, Error> {
         Chain::open_with_params(dir, ChainParams::for_network(network))
     }
@@ -145,22 +146,31 @@ impl Chain {
         let total = store.records();
         chain.index.reserve(total as usize);
         let path = store.path().to_path_buf();
-        let loaded = store
-            .read_all(|i, h| match chain.accept(&h, h.block_hash(), None) {
-                Ok(Accepted::New(id)) => {
+        let mut good = 0u64;
+        let read = store.read_all(|i, h| match chain.accept(&h, h.block_hash(), None) {
+            Ok(accepted) => {
+                if let Accepted::New(id) = accepted {
                     chain.maybe_set_tip(id);
-                    true
                 }
-                Ok(Accepted::Known(_)) => true,
-                Err(e) => {
-                    log::warn!(
-                        "{}: record {i} of {total} fails validation, keeping the {i} before it: {e}",
-                        path.display()
-                    );
-                    false
-                }
-            })
-            .map_err(|e| io_err("reading", e))?;
+                good = i + 1;
+                true
+            }
+            Err(e) => {
+                log::warn!(
+                    "{}: record {i} of {total} fails validation, keeping the {i} before it: {e}",
+                    path.display()
+                );
+                false
+            }
+        });
+        if let Err(e) = read {
+            // Start with what could be read rather than not at all.
+            log::warn!(
+                "{}: read error after {good} of {total} records, keeping those: {e}",
+                path.display()
+            );
+        }
+        let loaded = good;
         if loaded < total {
             store
                 .truncate_records(loaded)

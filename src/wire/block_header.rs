@@ -6,7 +6,7 @@ use super::hash::{Hash, sha256d};
 pub const BLOCK_HEADER_LEN: usize = 80;
 
 /// A block header: the part of a block that carries its proof of work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct BlockHeader {
     /// Block version (BIP9 bits in the top three bits' range).
     pub version: i32,

@@ -126,6 +126,28 @@ impl<'a> Reader<'a> {
         usize::try_from(count).map_err(|_| Error::CountTooLarge { what, count, max })
     }
 
+    /// Reads a count of items that each take at least `min_item_size` bytes, checking it
+    /// against `max` and against the bytes left, so a lying count cannot make the caller
+    /// allocate more than the payload could hold.
+    pub fn read_count_of(
+        &mut self,
+        what: &'static str,
+        max: u64,
+        min_item_size: usize,
+    ) -> Result<usize, Error> {
+        let count = self.read_count(what, max)?;
+        let needed = count.saturating_mul(min_item_size);
+        let remaining = self.remaining();
+        if needed > remaining {
+            return Err(Error::UnexpectedEof {
+                field: what,
+                needed,
+                remaining,
+            });
+        }
+        Ok(count)
+    }
+
     /// Reads a varint-prefixed byte string of at most `max` bytes, as a slice of the buffer.
     pub fn read_var_bytes(&mut self, what: &'static str, max: u64) -> Result<&'a [u8], Error> {
         let n = self.read_count(what, max)?;

@@ -38,6 +38,71 @@ pub enum Error {
         /// How many bytes were left over.
         extra: usize,
     },
+    /// A frame's magic is not the network's: the peer is on another network.
+    BadMagic {
+        /// The magic this network uses.
+        expected: u32,
+        /// The magic the frame carried.
+        got: u32,
+    },
+    /// The frame's command field is not printable ASCII padded with NULs.
+    InvalidCommand {
+        /// The 12 raw command bytes.
+        bytes: [u8; 12],
+    },
+    /// A command to encode is empty, longer than 12 bytes or not printable ASCII.
+    CommandNotEncodable {
+        /// The command.
+        command: String,
+    },
+    /// A frame's payload length exceeds the command's maximum at the protocol version.
+    PayloadTooLarge {
+        /// The message's command.
+        command: String,
+        /// The length the header claims (or the encoded length).
+        length: u64,
+        /// The largest payload the command may have.
+        max: usize,
+    },
+    /// The payload's double SHA-256 does not start with the header's checksum.
+    BadChecksum {
+        /// The message's command.
+        command: String,
+        /// The checksum in the header.
+        expected: [u8; 4],
+        /// The checksum of the payload received.
+        computed: [u8; 4],
+    },
+    /// The message is not valid at the negotiated protocol version.
+    InvalidForVersion {
+        /// The message's command.
+        command: &'static str,
+        /// The protocol version in use.
+        pver: u32,
+        /// The lowest (or, for `ping`/`pong` gates, the boundary) version the message needs.
+        min: u32,
+    },
+    /// A BIP155 address has the wrong length for its network id (or over 512 bytes).
+    InvalidAddressSize {
+        /// The BIP155 network id.
+        network_id: u8,
+        /// The length the peer sent.
+        len: u64,
+    },
+    /// A header in a `headers` message claims transactions (it must carry a zero count).
+    HeaderHasTransactions {
+        /// Index of the header in the message.
+        index: usize,
+        /// The transaction count it claimed.
+        count: u64,
+    },
+    /// A blocking read failed (only from [`read_message`](super::read_message)).
+    Io {
+        /// The I/O error's kind.
+        kind: std::io::ErrorKind,
+        /// The I/O error's text.
+        detail: String,
+    },
     /// A field holds a value the protocol does not allow.
     InvalidValue {
         /// The field.
@@ -68,9 +133,60 @@ impl fmt::Display for Error {
             Error::TrailingBytes { command, extra } => {
                 write!(f, "{extra} trailing bytes after {command} payload")
             }
+            Error::BadMagic { expected, got } => write!(
+                f,
+                "message from another network: magic {got:#010x}, expected {expected:#010x}"
+            ),
+            Error::InvalidCommand { bytes } => {
+                write!(f, "invalid command bytes {}", super::hex::encode(bytes))
+            }
+            Error::CommandNotEncodable { command } => write!(
+                f,
+                "cannot encode command {command:?}: want 1 to 12 printable ASCII bytes"
+            ),
+            Error::PayloadTooLarge {
+                command,
+                length,
+                max,
+            } => write!(
+                f,
+                "{command} payload of {length} bytes exceeds its maximum of {max} bytes"
+            ),
+            Error::BadChecksum {
+                command,
+                expected,
+                computed,
+            } => write!(
+                f,
+                "{command} payload checksum failed: header says {}, payload hashes to {}",
+                super::hex::encode(expected),
+                super::hex::encode(computed)
+            ),
+            Error::InvalidForVersion { command, pver, min } => write!(
+                f,
+                "{command} message invalid for protocol version {pver} (needs {min})"
+            ),
+            Error::InvalidAddressSize { network_id, len } => write!(
+                f,
+                "invalid address size {len} for BIP155 network id {network_id}"
+            ),
+            Error::HeaderHasTransactions { index, count } => write!(
+                f,
+                "block header {index} in headers message claims {count} transactions (must be 0)"
+            ),
+            Error::Io { kind, detail } => write!(f, "read failed ({kind:?}): {detail}"),
             Error::InvalidValue { field, reason } => write!(f, "invalid {field}: {reason}"),
         }
     }
 }
 
 impl std::error::Error for Error {}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Error {
+        Error::Io {
+            kind: e.kind(),
+            detail: e.to_string(),
+        }
+    }
+}

@@ -6,8 +6,10 @@ mod chain;
 
 use std::process::ExitCode;
 
+mod peer;
+
 /// The benchmark sections, by name.
-const SECTIONS: &[(&str, fn())] = &[("chain", chain::run)];
+const SECTIONS: &[(&str, fn())] = &[("peer", peer::run), ("chain", chain::run)];
 
 fn main() -> ExitCode {
     let wanted: Vec<String> = std::env::args()

@@ -131,3 +131,109 @@ pub fn mainnet_headers_1_11() -> Vec<BlockHeader> {
         })
         .collect()
 }
+
+/// A node for loopback tests and benchmarks: a shared chain, a running `sync` thread and
+/// real `Peer`s whose listeners feed it; the action sink queues messages on the peers and
+/// records ban-score actions.
+pub struct LoopbackNode {
+    /// The chain.
+    pub chain: std::sync::Arc<parking_lot::RwLock<btcnode::chain::Chain>>,
+    /// The sync thread (taken on shutdown).
+    pub sync: Option<btcnode::chain::SyncHandle>,
+    /// Connected peers by id.
+    pub peers:
+        std::sync::Arc<parking_lot::Mutex<std::collections::HashMap<u64, btcnode::peer::Peer>>>,
+    /// Peer configuration shared by this node's peers.
+    pub cfg: btcnode::peer::Config,
+    /// `Misbehaving` actions seen: (peer, score, reason).
+    pub misbehaving: std::sync::Arc<parking_lot::Mutex<Vec<(u64, u32, String)>>>,
+}
+
+impl LoopbackNode {
+    /// A node over `chain` whose adjusted clock always reads `wall`.
+    pub fn new(chain: btcnode::chain::Chain, wall: std::time::SystemTime) -> LoopbackNode {
+        use btcnode::chain::sync_listeners::{SyncListeners, action_message};
+        use btcnode::chain::{Action, SyncConfig, SyncHandle};
+        use std::sync::Arc;
+        let chain = Arc::new(parking_lot::RwLock::new(chain));
+        let peers: Arc<parking_lot::Mutex<std::collections::HashMap<u64, btcnode::peer::Peer>>> =
+            Arc::default();
+        let misbehaving: Arc<parking_lot::Mutex<Vec<(u64, u32, String)>>> = Arc::default();
+        let sink = {
+            let peers = peers.clone();
+            let misbehaving = misbehaving.clone();
+            move |a: Action| {
+                if let Some((id, msg)) = action_message(&a) {
+                    let p = peers.lock().get(&id).cloned();
+                    if let Some(p) = p {
+                        p.queue_message(msg, None);
+                    }
+                } else if let Action::Misbehaving {
+                    peer,
+                    score,
+                    reason,
+                } = a
+                {
+                    misbehaving.lock().push((peer, score, reason));
+                }
+            }
+        };
+        let sync = SyncHandle::start(
+            chain.clone(),
+            SyncConfig::default(),
+            std::time::Duration::from_millis(100),
+            Box::new(sink),
+            Box::new(move || wall),
+        )
+        .expect("start sync thread");
+        let mut cfg = btcnode::peer::Config::new(Network::Regtest);
+        cfg.listeners = Arc::new(SyncListeners::new(sync.sender()));
+        let c = chain.clone();
+        cfg.newest_block = Some(Arc::new(move || {
+            let c = c.read();
+            Some((c.tip_hash(), c.height() as i32))
+        }));
+        cfg.services = btcnode::wire::ServiceFlag::NODE_NETWORK;
+        cfg.negotiate_timeout = std::time::Duration::from_secs(5);
+        cfg.read_poll_timeout = std::time::Duration::from_millis(50);
+        cfg.write_timeout = std::time::Duration::from_secs(10);
+        LoopbackNode {
+            chain,
+            sync: Some(sync),
+            peers,
+            cfg,
+            misbehaving,
+        }
+    }
+
+    /// Dials `other` over loopback; returns (our outbound peer, its inbound peer).
+    pub fn connect(&self, other: &LoopbackNode) -> (btcnode::peer::Peer, btcnode::peer::Peer) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let addr = l.local_addr().expect("addr");
+        let dialed = std::net::TcpStream::connect(addr).expect("connect loopback");
+        let (accepted, _) = l.accept().expect("accept");
+        let out = btcnode::peer::Peer::new_outbound(&self.cfg, &addr.to_string());
+        let inb = btcnode::peer::Peer::new_inbound(&other.cfg);
+        self.peers.lock().insert(out.id(), out.clone());
+        other.peers.lock().insert(inb.id(), inb.clone());
+        inb.associate_connection(accepted)
+            .expect("associate inbound");
+        out.associate_connection(dialed)
+            .expect("associate outbound");
+        (out, inb)
+    }
+
+    /// Disconnects every peer, waits for their threads, stops the sync thread.
+    pub fn shutdown(mut self) {
+        let peers: Vec<btcnode::peer::Peer> = self.peers.lock().drain().map(|(_, p)| p).collect();
+        for p in &peers {
+            p.disconnect();
+        }
+        for p in &peers {
+            p.wait_for_disconnect();
+        }
+        if let Some(s) = self.sync.take() {
+            s.stop();
+        }
+    }
+}

@@ -415,3 +415,60 @@ fn chain_sync_threads_sync_two_chains() {
     a.stop();
     b.stop();
 }
+
+#[test]
+fn chain_sync_over_loopback_10000_headers() {
+    use crate::chain_support::LoopbackNode;
+    let (headers, wall) = recent_chain(10_000);
+    let mut a_chain = Chain::new(Network::Regtest);
+    for part in headers.chunks(2000) {
+        a_chain.process_headers(part, wall).expect("valid");
+    }
+    let a = LoopbackNode::new(a_chain, wall);
+    let b = LoopbackNode::new(Chain::new(Network::Regtest), wall);
+    let pair = b.connect(&a);
+    let want = a.chain.read().tip_hash();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while b.chain.read().tip_hash() != want {
+        assert!(
+            Instant::now() < deadline,
+            "b stuck at {}",
+            b.chain.read().height()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(b.chain.read().height(), 10_000);
+    assert!(a.misbehaving.lock().is_empty() && b.misbehaving.lock().is_empty());
+
+    // A new header sent by a reaches b's tip.
+    let next = mine(&headers[9_999], headers[9_999].timestamp + 1, 1);
+    let _ = a.chain.write().process_headers(&[next], wall);
+    // a's sync manager learns of new headers only from peers, so announce by hand as a
+    // miner would: b gets the header from a's side of the connection.
+    pair.1.queue_message(
+        btcnode::wire::Message::Headers(btcnode::wire::MsgHeaders {
+            headers: vec![next],
+        }),
+        None,
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while b.chain.read().tip_hash() != next.block_hash() {
+        assert!(Instant::now() < deadline, "announcement not taken");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+
+    // An invalid header from a raises its score to the ban threshold at b.
+    let bad = mine_with(next.block_hash(), next.timestamp + 1, 9, 0x2000_ffff, 4);
+    pair.1.queue_message(
+        btcnode::wire::Message::Headers(btcnode::wire::MsgHeaders { headers: vec![bad] }),
+        None,
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while b.misbehaving.lock().is_empty() {
+        assert!(Instant::now() < deadline, "invalid header not punished");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(b.misbehaving.lock()[0].1, BAN_THRESHOLD);
+    a.shutdown();
+    b.shutdown();
+}

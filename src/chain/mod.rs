@@ -24,6 +24,7 @@ pub mod pow;
 pub mod rpc_json;
 pub mod store;
 pub mod sync_handler;
+pub mod sync_listeners;
 pub mod sync_manager;
 pub mod u256;
 

@@ -87,6 +87,7 @@ pub fn run() {
     drop(chain);
 
     // Loading the file back validates every record again.
+    let rss_before = rss_mib();
     let t = Instant::now();
     let chain = match Chain::open(dir.path(), Network::Regtest) {
         Ok(c) => c,
@@ -102,8 +103,12 @@ pub fn run() {
         per_sec(N, load)
     );
     assert_eq!(chain.height() as usize, N);
-    if let Some(rss) = rss_mib() {
-        println!("resident memory with {N} headers loaded: {rss} MiB");
+    if let (Some(before), Some(after)) = (rss_before, rss_mib()) {
+        println!(
+            "resident memory of the loaded chain: {} MiB ({} bytes per header)",
+            after.saturating_sub(before),
+            after.saturating_sub(before) * 1024 * 1024 / N as u64
+        );
     }
     println!(
         "goal >= 1,000,000 headers/s validated: {}",

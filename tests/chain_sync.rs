@@ -472,3 +472,31 @@ fn chain_sync_over_loopback_10000_headers() {
     a.shutdown();
     b.shutdown();
 }
+
+#[test]
+fn chain_sync_retries_after_a_refused_future_header() {
+    let (headers, wall) = recent_chain(50);
+    let now = Instant::now();
+    let config = SyncConfig {
+        stall_timeout: Duration::from_secs(5),
+        ..SyncConfig::default()
+    };
+    let mut n = Node::new();
+    n.sync = SyncManager::new(config);
+    n.sync.on_peer_connected(&n.chain, 1, peer(1000), now);
+    // The clock is behind: the last header is more than two hours "in the future".
+    let early = wall - Duration::from_secs(3 * 3600);
+    let acts = n.sync.on_headers(&mut n.chain, 1, &headers, now, early);
+    assert!(acts.is_empty(), "{acts:?}");
+    assert!(!n.sync.is_synced());
+    assert!(
+        n.sync
+            .tick(&n.chain, now + Duration::from_secs(4))
+            .is_empty()
+    );
+    let acts = n.sync.tick(&n.chain, now + Duration::from_secs(5));
+    assert!(
+        matches!(&acts[..], [Action::GetHeaders { peer: 1, .. }]),
+        "{acts:?}"
+    );
+}

@@ -143,6 +143,8 @@ struct PeerState {
     best_known: Option<Hash>,
     /// When our outstanding getheaders to it was sent.
     getheaders_at: Option<Instant>,
+    /// When it last answered a getheaders.
+    answered_at: Option<Instant>,
     /// It stalled as sync peer; never pick it again.
     stalled: bool,
 }
@@ -204,6 +206,7 @@ impl SyncManager {
                 unconnecting: 0,
                 best_known: None,
                 getheaders_at: None,
+                answered_at: None,
                 stalled: false,
             },
         );
@@ -260,6 +263,7 @@ impl SyncManager {
             return actions;
         };
         state.getheaders_at = None;
+        state.answered_at = Some(now);
         let is_sync_peer = self.sync_peer == Some(peer);
         if headers.is_empty() {
             if is_sync_peer {
@@ -419,7 +423,9 @@ impl SyncManager {
         }]
     }
 
-    /// Periodic work (btcd's stall sampling): replace a sync peer that has not answered.
+    /// Periodic work (btcd's stall sampling): replace a sync peer that has not answered, and
+    /// ask again when a sync stopped without finishing (say its last reply held a header from
+    /// the future that was refused).
     pub fn tick(&mut self, chain: &Chain, now: Instant) -> Vec<Action> {
         let mut actions = Vec::new();
         let Some(peer) = self.sync_peer else {
@@ -428,6 +434,16 @@ impl SyncManager {
             }
             return actions;
         };
+        let idle = self.peers.get(&peer).is_some_and(|p| {
+            p.getheaders_at.is_none()
+                && p.answered_at.is_some_and(|at| {
+                    now.saturating_duration_since(at) >= self.config.stall_timeout
+                })
+        });
+        if idle && !self.synced {
+            self.request_headers(peer, chain.locator(), now, &mut actions);
+            return actions;
+        }
         let stalled = self
             .peers
             .get(&peer)

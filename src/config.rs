@@ -702,9 +702,13 @@ fn build(m: &getopts::Matches, configfile: Option<PathBuf>) -> Result<Config, Co
     if rpc_user.is_some() != rpc_pass.is_some() {
         return err("--rpcuser and --rpcpass must be given together");
     }
+    // The SOCKS client dials its proxy by address; a proxy that cannot be used must stop
+    // the node rather than let it connect directly.
     for (name, v) in [("proxy", &proxy), ("onion", &last(m, "onion", None))] {
-        if let Some(v) = v {
-            check_peer_address(v, name)?;
+        if let Some(v) = v
+            && v.parse::<SocketAddr>().is_err()
+        {
+            return err(format!("--{name} {v:?} must be IP:PORT"));
         }
     }
     let no_onion = flag(m, "noonion");
@@ -897,6 +901,8 @@ mod tests {
             &["--uacomment=a/b"],
             &["stray"],
             &["--peertimeout=0"],
+            &["--proxy=localhost"],
+            &["--onion=tor.example:9050"],
         ] {
             let e = run(bad).unwrap_err();
             assert!(!e.0.contains('\n'), "{e}");

@@ -202,3 +202,404 @@ fn stop_rpc_and_signals() {
     let log = node.log_text();
     assert!(log.contains("shutdown complete"), "{log}");
 }
+
+// ---- peers -------------------------------------------------------------------------------
+
+use btcnode::wire::{AddrV2, Message, MsgAddr, MsgFilterLoad, MsgPing, NetAddress, ServiceFlag};
+use std::net::TcpStream;
+
+use crate::peer_support::Remote;
+
+fn connect_count(node: &Node) -> u64 {
+    node.try_call("getconnectioncount", &[])
+        .ok()
+        .and_then(|v| v.as_u64())
+        .unwrap_or(u64::MAX)
+}
+
+/// A scripted peer connected to `node` with the handshake done.
+fn scripted_peer(node: &Node) -> Remote {
+    let s = TcpStream::connect(("127.0.0.1", node.port)).expect("connect to node");
+    let mut r = Remote::new(s);
+    r.handshake(false);
+    r
+}
+
+/// Sends a ping and returns every message received before its pong.
+fn until_pong(r: &mut Remote, nonce: u64) -> Vec<Message> {
+    r.send(&Message::Ping(MsgPing { nonce }));
+    let mut seen = Vec::new();
+    loop {
+        match r.recv() {
+            Message::Pong(p) if p.nonce == nonce => return seen,
+            m => seen.push(m),
+        }
+    }
+}
+
+/// `n` routable addresses (documentation-style data, never dialed: every node here runs
+/// with --connect or without automatic outbound connections).
+fn routable_addrs(n: usize, fresh: bool) -> Vec<NetAddress> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as u32;
+    (0..n)
+        .map(|i| NetAddress {
+            timestamp: if fresh { now } else { now - 3 * 3600 },
+            services: ServiceFlag::NODE_NETWORK,
+            addr: AddrV2::Ipv4([11, 20 + i as u8, 1, 1].into()),
+            port: 8333,
+        })
+        .collect()
+}
+
+#[test]
+fn three_node_net_counts_and_dump() {
+    let a = Node::start("net-a", &[]);
+    let b = Node::start(
+        "net-b",
+        &[
+            format!("--connect=127.0.0.1:{}", a.port),
+            format!("--listen=127.0.0.1:{}", free_port()),
+        ],
+    );
+    // b listens on a port of its own; c dials both.
+    let b_port = b.try_call("getnetworkinfo", &[]).map(|_| ()).ok();
+    assert!(b_port.is_some());
+    let b_listen = listen_port_of(&b);
+    let c = Node::start(
+        "net-c",
+        &[
+            format!("--connect=127.0.0.1:{}", a.port),
+            format!("--connect=127.0.0.1:{b_listen}"),
+            "--nolisten".to_string(),
+        ],
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || connect_count(&a) == 2
+            && connect_count(&b) == 2
+            && connect_count(&c) == 2),
+        "counts {} {} {}\n{}",
+        connect_count(&a),
+        connect_count(&b),
+        connect_count(&c),
+        c.log_text()
+    );
+    let peers = c.call("getpeerinfo", &[]);
+    let list = peers.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert!(list.iter().all(|p| p["inbound"] == json!(false)
+        && p["connection_type"] == json!("manual")
+        && p["version"] == json!(70016)));
+    let out = a.ctl(&["getconnectioncount"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+    let out = a.ctl(&["getpeerinfo"]);
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["inbound"] == json!(true))
+    );
+
+    // SIGUSR1 on a: one block per peer with its threads.
+    a.signal("USR1");
+    assert!(wait_until(Duration::from_secs(5), || a
+        .log_text()
+        .contains("state dump end")));
+    let log = a.log_text();
+    let ids: Vec<u64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_u64().unwrap())
+        .collect();
+    for id in ids {
+        let line = log
+            .lines()
+            .find(|l| l.contains(&format!("dump peer {id} ")))
+            .unwrap_or_else(|| panic!("no dump line for peer {id}:\n{log}"));
+        assert!(line.contains(&format!("p{id}-in")), "{line}");
+        assert!(
+            line.contains("inbound") && line.contains("version 70016"),
+            "{line}"
+        );
+    }
+}
+
+/// The p2p port a node listens on, from its log line "listening on 127.0.0.1:PORT".
+fn listen_port_of(node: &Node) -> u16 {
+    let log = node.log_text();
+    let at = log.find("listening on 127.0.0.1:").expect("listen line");
+    let rest = &log[at + "listening on 127.0.0.1:".len()..];
+    rest[..rest.find(|c: char| !c.is_ascii_digit()).unwrap()]
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn max_peers_enforced() {
+    let node = Node::start("maxpeers", &["--maxpeers=1".to_string()]);
+    let _first = scripted_peer(&node);
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&node) == 1));
+    let s = TcpStream::connect(("127.0.0.1", node.port)).unwrap();
+    let mut second = Remote::new(s);
+    let v = second.version(70016, 7);
+    second.send(&Message::Version(v));
+    // Refused: closed without a version.
+    assert!(second.try_recv().is_err());
+    assert_eq!(connect_count(&node), 1);
+}
+
+#[test]
+fn misbehaving_peer_is_banned_refused_listed_and_unbanned() {
+    let node = Node::start("ban", &[]);
+    let mut r = scripted_peer(&node);
+    r.send(&Message::FilterLoad(MsgFilterLoad {
+        filter: vec![0; 10],
+        hash_funcs: 1,
+        tweak: 0,
+        flags: 0,
+    }));
+    assert!(
+        r.try_recv().is_err() || r.try_recv().is_err(),
+        "node should drop the peer"
+    );
+    assert!(wait_until(Duration::from_secs(10), || node
+        .call("listbanned", &[])
+        .as_array()
+        .is_some_and(|l| l.len() == 1)));
+    let bans = node.call("listbanned", &[]);
+    assert_eq!(bans[0]["address"], json!("127.0.0.1/32"));
+    // Refused on reconnect, before any handshake.
+    let s = TcpStream::connect(("127.0.0.1", node.port)).unwrap();
+    let mut again = Remote::new(s);
+    let v = again.version(70016, 9);
+    again.send(&Message::Version(v));
+    assert!(again.try_recv().is_err());
+    assert!(node.log_text().contains("refusing"));
+    // Unban: connections work again.
+    node.call("setban", &[json!("127.0.0.1"), json!("remove")]);
+    let _ok = scripted_peer(&node);
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&node) == 1));
+    // clearbanned empties the list.
+    node.call("setban", &[json!("10.1.1.1"), json!("add")]);
+    node.call("clearbanned", &[]);
+    assert_eq!(node.call("listbanned", &[]), json!([]));
+}
+
+#[test]
+fn getaddr_answered_once_per_connection() {
+    // --connect to a closed port: the node never dials the addresses it learns.
+    let closed = free_port();
+    let node = Node::start(
+        "getaddr",
+        &[
+            format!("--connect=127.0.0.1:{closed}"),
+            "--whitelist=127.0.0.1".to_string(),
+        ],
+    );
+    let node_listen = listen_port_of(&node);
+    let connect = || {
+        let s = TcpStream::connect(("127.0.0.1", node_listen)).unwrap();
+        let mut r = Remote::new(s);
+        r.handshake(false);
+        r
+    };
+    let mut feeder = connect();
+    feeder.send(&Message::Addr(MsgAddr {
+        addr_list: routable_addrs(20, false),
+    }));
+    until_pong(&mut feeder, 1);
+    assert!(wait_until(Duration::from_secs(5), || node
+        .call("getnodeaddresses", &[json!(0)])
+        .as_array()
+        .is_some_and(|l| !l.is_empty())));
+
+    let mut asker = connect();
+    asker.send(&Message::GetAddr);
+    asker.send(&Message::GetAddr);
+    let seen = until_pong(&mut asker, 2);
+    let replies = seen
+        .iter()
+        .filter(|m| matches!(m, Message::Addr(_) | Message::AddrV2(_)))
+        .count();
+    assert_eq!(replies, 1, "{seen:?}");
+    // A new connection gets its own answer.
+    let mut again = connect();
+    again.send(&Message::GetAddr);
+    let seen = until_pong(&mut again, 3);
+    assert_eq!(
+        seen.iter()
+            .filter(|m| matches!(m, Message::Addr(_) | Message::AddrV2(_)))
+            .count(),
+        1
+    );
+    // Nothing but the --connect target was dialed.
+    let log = node.log_text();
+    assert!(!log.contains("11.2"), "dialed a learned address:\n{log}");
+}
+
+#[test]
+fn addr_relay_rate_limited() {
+    let closed = free_port();
+    let node = Node::start("addrlimit", &[format!("--connect=127.0.0.1:{closed}")]);
+    let listen = listen_port_of(&node);
+    let s = TcpStream::connect(("127.0.0.1", listen)).unwrap();
+    let mut r = Remote::new(s);
+    r.handshake(false);
+    r.send(&Message::Addr(MsgAddr {
+        addr_list: routable_addrs(20, true),
+    }));
+    until_pong(&mut r, 5);
+    let info = node.call("getpeerinfo", &[]);
+    let p = &info[0];
+    assert_eq!(p["addr_processed"], json!(1), "{info}");
+    assert_eq!(p["addr_rate_limited"], json!(19), "{info}");
+}
+
+#[test]
+fn sigterm_leaves_valid_files_and_connect_dials_only_targets() {
+    let a = Node::start("files-a", &[]);
+    let mut b = Node::start(
+        "files-b",
+        &[
+            format!("--connect=127.0.0.1:{}", a.port),
+            "--nolisten".to_string(),
+        ],
+    );
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&b) == 1));
+    let peers = b.call("getpeerinfo", &[]);
+    assert_eq!(peers[0]["addr"], json!(format!("127.0.0.1:{}", a.port)));
+    assert!(b.stop().success());
+    assert!(valid_json_file(&b.net_dir().join("peers.json")));
+    assert!(valid_json_file(&b.net_dir().join("banlist.json")));
+    let log = b.log_text();
+    assert!(log.contains("shutdown complete"));
+    assert!(!log.contains("DNS"), "no seeding with --connect:\n{log}");
+}
+
+/// Names of the node process's per-peer threads (`pN-*`), from /proc.
+fn peer_threads(node: &Node) -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{}/task", node.pid())) else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_to_string(e.path().join("comm")).ok())
+        .map(|n| n.trim().to_string())
+        .filter(|n| {
+            n.strip_prefix('p')
+                .and_then(|r| r.split_once('-'))
+                .is_some_and(|(id, _)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect()
+}
+
+#[test]
+fn whitelisted_peer_is_not_banned_and_threads_end() {
+    let node = Node::start("whitelist", &["--whitelist=127.0.0.0/8".to_string()]);
+    let mut r = scripted_peer(&node);
+    assert!(wait_until(Duration::from_secs(10), || !peer_threads(&node).is_empty()));
+    r.send(&Message::FilterLoad(MsgFilterLoad {
+        filter: vec![0; 10],
+        hash_funcs: 1,
+        tweak: 0,
+        flags: 0,
+    }));
+    // Bloom is still not served (disconnect), but a whitelisted host is never banned.
+    while r.try_recv().is_ok() {}
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&node) == 0));
+    assert_eq!(node.call("listbanned", &[]), json!([]));
+    // Every thread of the gone peer has ended.
+    assert!(
+        wait_until(Duration::from_secs(10), || peer_threads(&node).is_empty()),
+        "{:?}",
+        peer_threads(&node)
+    );
+    let _again = scripted_peer(&node);
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&node) == 1));
+}
+
+#[test]
+fn fresh_addresses_are_relayed_to_two_peers() {
+    let closed = free_port();
+    let node = Node::start("relay", &[format!("--connect=127.0.0.1:{closed}")]);
+    let mut sender = scripted_peer(&node);
+    let mut others: Vec<Remote> = (0..2).map(|_| scripted_peer(&node)).collect();
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&node) == 3));
+    let addr = routable_addrs(1, true);
+    sender.send(&Message::Addr(MsgAddr {
+        addr_list: addr.clone(),
+    }));
+    for r in &mut others {
+        let got = loop {
+            match r.try_recv() {
+                Ok(Message::AddrV2(m)) => break m.addr_list,
+                Ok(Message::Addr(m)) => break m.addr_list,
+                Ok(_) => continue,
+                Err(e) => panic!("no relayed address: {e}"),
+            }
+        };
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].addr, addr[0].addr);
+    }
+}
+
+#[test]
+fn addnode_add_remove_onetry() {
+    let a = Node::start("addnode-a", &[]);
+    let b = Node::start("addnode-b", &["--nolisten".to_string()]);
+    let target = format!("127.0.0.1:{}", a.port);
+    b.call("addnode", &[json!(target), json!("add")]);
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&b) == 1));
+    let again = b.try_call("addnode", &[json!(target), json!("add")]);
+    assert!(matches!(again, Err(btcnode::rpc::Error::Rpc(ref e)) if e.code == -23));
+    assert_eq!(
+        b.call("getpeerinfo", &[])[0]["connection_type"],
+        json!("manual")
+    );
+
+    // remove: disconnected and never redialed (the retry would come within 5 s).
+    b.call("addnode", &[json!(target), json!("remove")]);
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&b) == 0));
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(connect_count(&b), 0);
+    assert_eq!(connect_count(&a), 0);
+    let gone = b.try_call("addnode", &[json!(target), json!("remove")]);
+    assert!(matches!(gone, Err(btcnode::rpc::Error::Rpc(ref e)) if e.code == -24));
+
+    // onetry connects once.
+    b.call("addnode", &[json!(target), json!("onetry")]);
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&b) == 1));
+    // disconnectnode by address.
+    b.call("disconnectnode", &[json!(target)]);
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&b) == 0));
+    let none = b.try_call("disconnectnode", &[json!(target)]);
+    assert!(matches!(none, Err(btcnode::rpc::Error::Rpc(ref e)) if e.code == -29));
+}
+
+#[test]
+fn local_net_script_brings_up_three_connected_nodes() {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/local-net.sh");
+    let dir = temp_dir("localnet");
+    // A base from the ephemeral range; the script uses base..base+2 and base+100..base+102.
+    let base = free_port().clamp(20000, 60000);
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg("3")
+        .env("BTCNODE_BIN", bin())
+        .env("BASE_PORT", base.to_string())
+        .env("LOCALNET_DIR", &dir)
+        .env("LOCALNET_SECONDS", "0")
+        .output()
+        .expect("run local-net.sh");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    for i in 0..3 {
+        assert!(text.contains(&format!("== node{i}: 2 peers")), "{text}");
+    }
+    assert!(text.contains("stopped 3 nodes"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

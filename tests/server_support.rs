@@ -58,7 +58,6 @@ pub struct Node {
     /// Its data directory.
     pub datadir: PathBuf,
     /// Its p2p port (listening on 127.0.0.1 unless started with --nolisten).
-    #[allow(dead_code)] // used by the peer tests
     pub port: u16,
     /// Its RPC port.
     pub rpc_port: u16,

@@ -576,7 +576,7 @@ fn tor_resolve_in_a_network_namespace() {
     std::fs::write(
         &torrc,
         format!(
-            "SocksPort unix:{}\nDataDirectory {}\nSocksTimeout 2\nLog notice file {}\n",
+            "SocksPort unix:{} ExtendedErrors\nDataDirectory {}\nSocksTimeout 2\nLog notice file {}\n",
             sock.display(),
             data.display(),
             dir.0.join("tor.log").display()
@@ -600,7 +600,7 @@ fn tor_resolve_in_a_network_namespace() {
         assert!(Instant::now() < deadline, "tor did not open its SocksPort");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let (relay, relay_thread) = unix_relay(sock, 3);
+    let (relay, relay_thread) = unix_relay(sock, 4);
     let proxy = Proxy {
         addr: relay,
         credentials: None,
@@ -631,6 +631,11 @@ fn tor_resolve_in_a_network_namespace() {
         ),
         "{e}"
     );
+    // A malformed onion name: Tor's extended error code, at once.
+    let onion = Target::host("btcnode-not-a-v3-key.onion", 8333);
+    let e = dialer.dial(&onion, TIMEOUT).expect_err("invalid onion");
+    assert!(matches!(e, Error::UnknownReply(0xF6)), "{e}");
+    assert!(e.to_string().contains("invalid address"), "{e}");
     relay_thread.join().expect("relay");
     drop(tor);
     drop(ns);

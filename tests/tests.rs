@@ -12,4 +12,7 @@ mod server;
 mod server_support;
 mod socks;
 mod support;
+mod wire_blocks;
+mod wire_cli;
+mod wire_roundtrip;
 mod wire_vectors;

@@ -19,6 +19,7 @@ use crate::wire::{AddrV2, NetAddress, ServiceFlag, sha256d};
 use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::time::{Duration, SystemTime};
 
 /// Below this many addresses the book asks for more (btcd's `needAddressThreshold`).
@@ -62,11 +63,37 @@ pub const CONNECTED_REFRESH_INTERVAL: Duration = Duration::from_secs(20 * 60);
 const SELECT_LARGE: u32 = 1 << 30;
 
 /// The identity of an address in the book: the canonical address and the port.
-pub type AddrKey = (AddrV2, u16);
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddrKey(pub AddrV2, pub u16);
+
+impl Hash for AddrKey {
+    /// One or two wide writes instead of the derived field-by-field ones: SipHash costs per
+    /// write, and loading a full book hashes 160,000 keys. Equal keys write equal data.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let tag = (u32::from(self.0.network_id()) << 16) | u32::from(self.1);
+        match &self.0 {
+            AddrV2::Ipv4(ip) => state.write_u64((u64::from(u32::from(*ip)) << 32) | u64::from(tag)),
+            AddrV2::Ipv6(ip) | AddrV2::Cjdns(ip) => {
+                state.write_u128(u128::from(*ip));
+                state.write_u32(tag);
+            }
+            AddrV2::TorV2(k) => {
+                let mut b = [0u8; 16];
+                b[..10].copy_from_slice(k);
+                state.write_u128(u128::from_le_bytes(b));
+                state.write_u32(tag);
+            }
+            AddrV2::TorV3(k) | AddrV2::I2p(k) => {
+                state.write(k);
+                state.write_u32(tag);
+            }
+        }
+    }
+}
 
 /// An address's key in canonical form.
 pub fn addr_key(na: &NetAddress) -> AddrKey {
-    (na.addr.canonical(), na.port)
+    AddrKey(na.addr.canonical(), na.port)
 }
 
 /// A book entry: the known address and where it sits.
@@ -136,6 +163,12 @@ impl AddrBook {
             n_new: 0,
             n_tried: 0,
         }
+    }
+
+    /// Makes room for `n` more entries without reallocating (loading a file).
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.entries.reserve(n);
+        self.index.reserve(n);
     }
 
     /// The secret key that salts bucket placement.
@@ -246,8 +279,11 @@ impl AddrBook {
     /// `sha256d(key || group(src) || le64(le64(sha256d(key || group(na) || group(src))) % 64)) % 1024`,
     /// each 64-bit number read little-endian from the first 8 bytes of the hash.
     pub fn new_bucket(&self, na: &NetAddress, src: &NetAddress) -> usize {
-        let group = group_key(&na.addr);
-        let src_group = group_key(&src.addr);
+        self.new_bucket_of_groups(&group_key(&na.addr), &group_key(&src.addr))
+    }
+
+    /// [`AddrBook::new_bucket`] from the two group keys.
+    fn new_bucket_of_groups(&self, group: &str, src_group: &str) -> usize {
         let mut data1 = Vec::with_capacity(32 + group.len() + src_group.len());
         data1.extend_from_slice(&self.key);
         data1.extend_from_slice(group.as_bytes());
@@ -277,15 +313,29 @@ impl AddrBook {
     }
 
     /// Adds or refreshes `na` learnt from `src` (btcd's `updateAddress`). Unroutable
-    /// addresses are ignored. A known address gets the newer timestamp and the union of
+    /// addresses and Tor v2 onions are ignored. A known address gets the newer timestamp and the union of
     /// services; if it is new-table, it is added to one more bucket with chance 1/(2 refs),
     /// up to [`NEW_BUCKETS_PER_ADDRESS`].
     pub fn add_address(&mut self, na: &NetAddress, src: &NetAddress, now: SystemTime) {
+        let src_group = group_key(&src.addr);
+        self.add_address_from_group(na, src, &src_group, now);
+    }
+
+    /// [`AddrBook::add_address`] with the source's group key already computed.
+    fn add_address_from_group(
+        &mut self,
+        na: &NetAddress,
+        src: &NetAddress,
+        src_group: &str,
+        now: SystemTime,
+    ) {
         let mut na = *na;
         na.addr = na.addr.canonical();
         let mut src = *src;
         src.addr = src.addr.canonical();
-        if !is_routable(&na.addr) {
+        // Tor v2 is read only: kept when loaded from a file, never learnt anew (Tor dropped
+        // v2 services in 2021; Bitcoin Core ignores them too).
+        if !is_routable(&na.addr) || matches!(na.addr, AddrV2::TorV2(_)) {
             return;
         }
         let id = match self.entry_id(&na) {
@@ -317,7 +367,7 @@ impl AddrBook {
                 id
             }
         };
-        let bucket = self.new_bucket(&na, &src);
+        let bucket = self.new_bucket_of_groups(&group_key(&na.addr), src_group);
         {
             let e = self.entry(id);
             if e.new_buckets[..usize::from(e.ka.refs)].contains(&(bucket as u16)) {
@@ -333,8 +383,9 @@ impl AddrBook {
 
     /// Adds every address in `addrs`, learnt from `src` (btcd's `AddAddresses`).
     pub fn add_addresses(&mut self, addrs: &[NetAddress], src: &NetAddress, now: SystemTime) {
+        let src_group = group_key(&src.addr);
         for na in addrs {
-            self.add_address(na, src, now);
+            self.add_address_from_group(na, src, &src_group, now);
         }
     }
 
@@ -552,8 +603,10 @@ impl AddrBook {
 
     /// A random [`GET_ADDR_PERCENT`]% of the known addresses, at most [`GET_ADDR_MAX`], for a
     /// `getaddr` reply (btcd's `AddressCache`).
+    /// Tor v2 addresses (read only) are never handed out for gossip.
     pub fn address_cache(&mut self) -> Vec<NetAddress> {
         let mut all = self.addresses();
+        all.retain(|a| !matches!(a.addr, AddrV2::TorV2(_)));
         let n = (all.len() * GET_ADDR_PERCENT / 100).min(GET_ADDR_MAX);
         // Partial Fisher-Yates: only the first n positions are needed.
         for i in 0..n {

@@ -20,14 +20,15 @@
 //! (btcd deletes it). btcd also forgets every address's last-seen time on load (it stamps them
 //! with the load time); this code restores `TimeStamp`.
 
+use super::addr_book::AddrKey;
 use super::addr_book::{
     AddrBook, Entry, NEW_BUCKET_COUNT, NEW_BUCKET_SIZE, NEW_BUCKETS_PER_ADDRESS,
-    TRIED_BUCKET_COUNT, TRIED_BUCKET_SIZE, addr_key,
+    TRIED_BUCKET_COUNT, TRIED_BUCKET_SIZE,
 };
 use super::error::Error;
 use super::known_address::KnownAddress;
 use crate::wire::netaddress::BIP155_CJDNS;
-use crate::wire::netaddress_str::{host_port, parse_host_port};
+use crate::wire::netaddress_str::{AddrParseError, host_port, parse_host_port};
 use crate::wire::{AddrV2, NetAddress, ServiceFlag};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -110,8 +111,8 @@ fn btcd_can_express(addr: &AddrV2) -> bool {
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct KnownAddressOut<'a> {
-    addr: &'a str,
+struct KnownAddressOut {
+    addr: String,
     src: String,
     attempts: u32,
     time_stamp: i64,
@@ -125,23 +126,11 @@ struct KnownAddressOut<'a> {
 #[serde(rename_all = "PascalCase")]
 struct ExtAddressOut<'a> {
     #[serde(flatten)]
-    base: KnownAddressOut<'a>,
+    base: KnownAddressOut,
     addr_net: u8,
     src_net: u8,
     new_buckets: &'a [u16],
     tried_bucket: Option<u16>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct AddrManagerOut<'a> {
-    version: i64,
-    key: [u8; 32],
-    addresses: Vec<KnownAddressOut<'a>>,
-    new_buckets: Vec<Vec<&'a str>>,
-    tried_buckets: Vec<Vec<&'a str>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    btcnode_addresses: Vec<ExtAddressOut<'a>>,
 }
 
 /// Go decodes `null` into a slice as an empty slice; so does this.
@@ -193,83 +182,146 @@ struct AddrManagerIn<'a> {
     #[serde(default)]
     version: i64,
     key: [u8; 32],
+    #[serde(default, deserialize_with = "nullable")]
+    addresses: Vec<ParsedAddress>,
     #[serde(default, deserialize_with = "nullable", borrow)]
-    addresses: Vec<KnownAddressIn<'a>>,
+    new_buckets: Vec<Option<Vec<ParsedKey<'a>>>>,
     #[serde(default, deserialize_with = "nullable", borrow)]
-    new_buckets: Vec<Option<Vec<Cow<'a, str>>>>,
-    #[serde(default, deserialize_with = "nullable", borrow)]
-    tried_buckets: Vec<Option<Vec<Cow<'a, str>>>>,
+    tried_buckets: Vec<Option<Vec<ParsedKey<'a>>>>,
     #[serde(default, deserialize_with = "nullable", borrow)]
     btcnode_addresses: Vec<ExtAddressIn<'a>>,
+}
+
+/// An `Addresses` record, converted as soon as serde has read it, while its bytes are still
+/// in cache (a full file is 16 MB; converting in a second pass costs a cache miss per
+/// string). Version 1's missing services are fixed up afterwards.
+struct ParsedAddress(Result<KnownAddress, Error>);
+
+impl<'de> Deserialize<'de> for ParsedAddress {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let rec = KnownAddressIn::deserialize(d)?;
+        Ok(ParsedAddress(known_address(&rec, false, None, None)))
+    }
+}
+
+/// A bucket's `host:port`, parsed as soon as it is read (see [`ParsedAddress`]).
+struct ParsedKey<'a> {
+    text: Cow<'a, str>,
+    key: Result<AddrKey, AddrParseError>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for ParsedKey<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <Cow<'a, str> as Deserialize<'de>>::deserialize(d)?;
+        let key = parse_host_port(&text).map(|(addr, port)| AddrKey(addr.canonical(), port));
+        Ok(ParsedKey { text, key })
+    }
 }
 
 impl AddrBook {
     /// The book as `peers.json` bytes (btcd's format, one line and a newline, as Go's
     /// `json.Encoder` writes it). Addresses come in book order, so loading a file and saving
     /// it again gives the same bytes.
+    ///
+    /// Written by hand rather than through serde: a full book is 16 MB and this is twice as
+    /// fast. Every string written is a `host:port` made of `[0-9a-z.:[]]`, which JSON never
+    /// escapes; the extension records (rare) go through serde.
     pub fn to_json(&self) -> Vec<u8> {
-        // Each entry's "host:port" once; buckets borrow them.
-        let keys: Vec<Option<String>> = self
-            .entries
-            .iter()
-            .map(|e| e.as_ref().map(|e| host_port(&e.ka.na.addr, e.ka.na.port)))
-            .collect();
-        let key_of = |id: u32| keys[id as usize].as_deref().unwrap_or_default();
+        let mut out: Vec<u8> = Vec::with_capacity(200 * (self.index.len() + 64));
+        // Where each entry's "host:port" sits in `out`, so buckets copy it.
+        let mut spans: Vec<(usize, usize)> = vec![(0, 0); self.entries.len()];
         let expressible =
             |e: &Entry| btcd_can_express(&e.ka.na.addr) && btcd_can_express(&e.ka.src_addr.addr);
-        let mut addresses = Vec::with_capacity(self.index.len());
+        // Writing to a Vec cannot fail; the results are ignored for that reason.
+        let _ = write!(out, "{{\"Version\":{SERIALISATION_VERSION},\"Key\":[");
+        for (i, k) in self.key.iter().enumerate() {
+            let _ = write!(out, "{}{k}", if i == 0 { "" } else { "," });
+        }
+        out.extend_from_slice(b"],\"Addresses\":[");
+        let mut first = true;
         let mut ext = Vec::new();
         for (id, e) in self.entries.iter().enumerate() {
             let Some(e) = e else { continue };
+            if !expressible(e) {
+                ext.push(e);
+                continue;
+            }
             let ka = &e.ka;
-            let rec = KnownAddressOut {
-                addr: key_of(id as u32),
-                src: host_port(&ka.src_addr.addr, ka.src_addr.port),
-                attempts: ka.attempts,
-                time_stamp: i64::from(ka.na.timestamp),
-                last_attempt: go_unix(ka.last_attempt),
-                last_success: go_unix(ka.last_success),
-                services: ka.na.services.0,
-                src_services: ka.src_addr.services.0,
-            };
-            if expressible(e) {
-                addresses.push(rec);
+            out.extend_from_slice(if first {
+                b"{\"Addr\":\""
             } else {
-                ext.push(ExtAddressOut {
-                    base: rec,
-                    addr_net: ka.na.addr.network_id(),
-                    src_net: ka.src_addr.addr.network_id(),
-                    new_buckets: &e.new_buckets[..usize::from(ka.refs)],
-                    tried_bucket: ka.tried.then_some(e.tried_bucket),
-                });
+                b",{\"Addr\":\""
+            });
+            first = false;
+            let start = out.len();
+            let _ = write!(out, "{}", ka.na);
+            spans[id] = (start, out.len());
+            let _ = write!(
+                out,
+                "\",\"Src\":\"{}\",\"Attempts\":{},\"TimeStamp\":{},\"LastAttempt\":{},\
+                 \"LastSuccess\":{},\"Services\":{},\"SrcServices\":{}}}",
+                ka.src_addr,
+                ka.attempts,
+                ka.na.timestamp,
+                go_unix(ka.last_attempt),
+                go_unix(ka.last_success),
+                ka.na.services.0,
+                ka.src_addr.services.0
+            );
+        }
+        let table = |out: &mut Vec<u8>, name: &[u8], buckets: &[Vec<u32>]| {
+            out.extend_from_slice(name);
+            for (i, bucket) in buckets.iter().enumerate() {
+                out.extend_from_slice(if i == 0 { b"[" } else { b",[" });
+                let mut first = true;
+                for &id in bucket {
+                    let (start, end) = spans[id as usize];
+                    if start == end {
+                        // Not written above: an extension record lists its own buckets.
+                        continue;
+                    }
+                    out.extend_from_slice(if first { b"\"" } else { b",\"" });
+                    first = false;
+                    out.extend_from_within(start..end);
+                    out.push(b'"');
+                }
+                out.push(b']');
+            }
+            out.push(b']');
+        };
+        table(&mut out, b"],\"NewBuckets\":[", &self.addr_new);
+        table(&mut out, b",\"TriedBuckets\":[", &self.addr_tried);
+        if !ext.is_empty() {
+            let records: Vec<ExtAddressOut<'_>> = ext
+                .iter()
+                .map(|e| {
+                    let ka = &e.ka;
+                    ExtAddressOut {
+                        base: KnownAddressOut {
+                            addr: host_port(&ka.na.addr, ka.na.port),
+                            src: host_port(&ka.src_addr.addr, ka.src_addr.port),
+                            attempts: ka.attempts,
+                            time_stamp: i64::from(ka.na.timestamp),
+                            last_attempt: go_unix(ka.last_attempt),
+                            last_success: go_unix(ka.last_success),
+                            services: ka.na.services.0,
+                            src_services: ka.src_addr.services.0,
+                        },
+                        addr_net: ka.na.addr.network_id(),
+                        src_net: ka.src_addr.addr.network_id(),
+                        new_buckets: &e.new_buckets[..usize::from(ka.refs)],
+                        tried_bucket: ka.tried.then_some(e.tried_bucket),
+                    }
+                })
+                .collect();
+            out.extend_from_slice(b",\"BtcnodeAddresses\":");
+            // Plain structs of strings and numbers always serialize.
+            if serde_json::to_writer(&mut out, &records).is_err() {
+                unreachable!("addrmgr: serializing extension records failed");
             }
         }
-        let table = |buckets: &[Vec<u32>]| -> Vec<Vec<&str>> {
-            buckets
-                .iter()
-                .map(|b| {
-                    b.iter()
-                        .filter(|&&id| expressible(self.entry(id)))
-                        .map(|&id| key_of(id))
-                        .collect()
-                })
-                .collect()
-        };
-        let out = AddrManagerOut {
-            version: SERIALISATION_VERSION,
-            key: self.key,
-            addresses,
-            new_buckets: table(&self.addr_new),
-            tried_buckets: table(&self.addr_tried),
-            btcnode_addresses: ext,
-        };
-        let mut buf = Vec::with_capacity(128 * (self.index.len() + 64));
-        // Serializing plain structs of strings and numbers into a Vec cannot fail.
-        if serde_json::to_writer(&mut buf, &out).is_err() {
-            unreachable!("addrmgr: serializing the address book failed");
-        }
-        buf.push(b'\n');
-        buf
+        out.extend_from_slice(b"}\n");
+        out
     }
 
     /// A book from `peers.json` bytes, after every sanity check btcd makes and more: version
@@ -281,9 +333,14 @@ impl AddrBook {
         if !(1..=SERIALISATION_VERSION).contains(&sam.version) {
             return Err(Error::Version(sam.version));
         }
-        if sam.new_buckets.len() != NEW_BUCKET_COUNT
-            || sam.tried_buckets.len() != TRIED_BUCKET_COUNT
-        {
+        // Version 1 files from btcd before 2015 have 256 new buckets; btcd's decoder fills the
+        // first ones and so does this. Version 2 files must have exactly btcd's counts.
+        let new_ok = if sam.version == 1 {
+            (1..=NEW_BUCKET_COUNT).contains(&sam.new_buckets.len())
+        } else {
+            sam.new_buckets.len() == NEW_BUCKET_COUNT
+        };
+        if !new_ok || sam.tried_buckets.len() != TRIED_BUCKET_COUNT {
             return Err(Error::Inconsistent(format!(
                 "{} new and {} tried buckets, want {NEW_BUCKET_COUNT} and {TRIED_BUCKET_COUNT}",
                 sam.new_buckets.len(),
@@ -291,9 +348,15 @@ impl AddrBook {
             )));
         }
         let mut book = AddrBook::with_key(sam.key, rng);
+        book.reserve(sam.addresses.len() + sam.btcnode_addresses.len());
         let v1 = sam.version == 1;
-        for rec in &sam.addresses {
-            let ka = known_address(rec, v1, None, None)?;
+        for rec in sam.addresses {
+            let mut ka = rec.0?;
+            if v1 {
+                // Version 1 did not record services; btcd assumes a full node.
+                ka.na.services = ServiceFlag::NODE_NETWORK;
+                ka.src_addr.services = ServiceFlag::NODE_NETWORK;
+            }
             insert_loaded(&mut book, ka)?;
         }
         let mut ext_ids = Vec::with_capacity(sam.btcnode_addresses.len());
@@ -301,25 +364,27 @@ impl AddrBook {
             let ka = known_address(&rec.base, v1, Some(rec.addr_net), Some(rec.src_net))?;
             ext_ids.push(insert_loaded(&mut book, ka)?);
         }
-        let lookup = |book: &AddrBook, s: &str, field: &'static str| -> Result<u32, Error> {
-            let (addr, port) =
-                parse_host_port(s).map_err(|source| Error::Address { field, source })?;
-            let key = (addr.canonical(), port);
-            book.index.get(&key).copied().ok_or_else(|| {
+        let lookup = |book: &AddrBook, k: &ParsedKey<'_>, field: &'static str| {
+            let key = k.key.as_ref().map_err(|source| Error::Address {
+                field,
+                source: source.clone(),
+            })?;
+            book.index.get(key).copied().ok_or_else(|| {
                 Error::Inconsistent(format!(
-                    "{field} names {s} but it is not in the address list"
+                    "{field} names {} but it is not in the address list",
+                    k.text
                 ))
             })
         };
         for (b, names) in sam.new_buckets.iter().enumerate() {
-            for s in names.iter().flatten() {
-                let id = lookup(&book, s, "NewBuckets")?;
+            for k in names.iter().flatten() {
+                let id = lookup(&book, k, "NewBuckets")?;
                 place_new(&mut book, id, b)?;
             }
         }
         for (b, names) in sam.tried_buckets.iter().enumerate() {
-            for s in names.iter().flatten() {
-                let id = lookup(&book, s, "TriedBuckets")?;
+            for k in names.iter().flatten() {
+                let id = lookup(&book, k, "TriedBuckets")?;
                 place_tried(&mut book, id, b)?;
             }
         }
@@ -414,14 +479,18 @@ fn known_address(
 }
 
 fn insert_loaded(book: &mut AddrBook, ka: KnownAddress) -> Result<u32, Error> {
-    if book.index.contains_key(&addr_key(&ka.na)) {
-        return Err(Error::Inconsistent(format!("{} is listed twice", ka.na)));
-    }
-    Ok(book.insert_entry(Entry {
+    let before = book.index.len();
+    let na = ka.na;
+    let id = book.insert_entry(Entry {
         ka,
         new_buckets: [0; NEW_BUCKETS_PER_ADDRESS],
         tried_bucket: 0,
-    }))
+    });
+    // The index did not grow: the key was already there (the book is thrown away).
+    if book.index.len() == before {
+        return Err(Error::Inconsistent(format!("{na} is listed twice")));
+    }
+    Ok(id)
 }
 
 fn place_new(book: &mut AddrBook, id: u32, bucket: usize) -> Result<(), Error> {

@@ -242,18 +242,20 @@ fn every_bip155_kind_is_a_key() {
     for a in &addrs {
         b.add_address(a, &src, now);
     }
-    assert_eq!(b.num_addresses(), addrs.len());
+    // Tor v2 is read only: not learnt from gossip.
+    assert_eq!(b.num_addresses(), addrs.len() - 1);
+    assert!(b.find(&addrs[2]).is_none());
     // Same port, different kind: different keys; different port: different key.
     let other_port = NetAddress {
         port: 8334,
         ..addrs[3]
     };
     b.add_address(&other_port, &src, now);
-    assert_eq!(b.num_addresses(), addrs.len() + 1);
+    assert_eq!(b.num_addresses(), addrs.len());
     for a in &addrs {
         b.good(a, now);
     }
-    assert_eq!(b.num_tried(), addrs.len());
+    assert_eq!(b.num_tried(), addrs.len() - 1);
     b.check_invariants().expect("invariants");
 }
 
@@ -437,6 +439,42 @@ fn address_cache_is_23_percent_capped() {
 
 // ---- peers.json ----
 
+/// Puts `a` in the new table as loading a file would (Tor v2 cannot be added otherwise).
+fn insert_as_loaded(b: &mut AddrBook, a: NetAddress, src: NetAddress) {
+    let id = b.insert_entry(Entry {
+        ka: KnownAddress::new(a, src),
+        new_buckets: [0; NEW_BUCKETS_PER_ADDRESS],
+        tried_bucket: 0,
+    });
+    b.n_new += 1;
+    let bucket = b.new_bucket(&a, &src);
+    b.load_into_new(id, bucket);
+}
+
+#[test]
+fn tor_v2_is_read_only() {
+    let mut b = book(14);
+    let v2 = NetAddress {
+        addr: AddrV2::TorV2([3; 10]),
+        ..v4(0, 0, 0, 0)
+    };
+    b.add_address(&v2, &v4(1, 1, 1, 1), at(T0));
+    assert_eq!(b.num_addresses(), 0, "not learnt from gossip");
+    insert_as_loaded(&mut b, v2, v4(1, 1, 1, 1));
+    for i in 0..100u32 {
+        let [_, _, c, d] = i.to_be_bytes();
+        b.add_address(&v4(20 + c, d, 1, 1), &v4(d, 9, 9, 9), at(T0));
+    }
+    assert!(b.find(&v2).is_some(), "kept when loaded");
+    for _ in 0..50 {
+        assert!(
+            b.address_cache().iter().all(|a| a.addr != v2.addr),
+            "never gossiped"
+        );
+    }
+    b.check_invariants().expect("invariants");
+}
+
 /// A book with a bit of everything: new and tried, attempts, all address kinds.
 fn mixed_book(seed: u64) -> AddrBook {
     let mut b = book(seed);
@@ -468,6 +506,8 @@ fn mixed_book(seed: u64) -> AddrBook {
     for a in &kinds {
         b.add_address(a, &v4(1, 1, 1, 1), now);
     }
+    // Tor v2 is never learnt, only loaded: place it the way the loader does.
+    insert_as_loaded(&mut b, kinds[1], v4(1, 1, 1, 1));
     // An ordinary address learnt from an I2P peer goes in the extension too.
     b.add_address(&v4(99, 1, 1, 1), &kinds[3], now);
     for (i, a) in b.addresses().into_iter().enumerate() {
@@ -601,6 +641,19 @@ fn btcd_written_file_loads() {
         assert_eq!(b.tried_bucket_of(&t), Some(63));
         let six = b.find(&na("2602:100::1", 18333)).expect("v6");
         assert_eq!(six.src_address().addr, tor);
+        // Version 1 files from old btcd have 256 new buckets; they load too. Version 2 must
+        // have 1,024.
+        let short = format!(
+            "{{\"Version\":{version},\"Key\":[{key}],\"Addresses\":{addrs},\"NewBuckets\":[{}],\"TriedBuckets\":[{}]}}\n",
+            nb[..256].join(","),
+            tb.join(",")
+        );
+        let loaded = AddrBook::from_json(short.as_bytes(), StdRng::seed_from_u64(1));
+        assert_eq!(
+            loaded.is_ok(),
+            version == 1,
+            "version {version} with 256 new buckets"
+        );
         // Saved again, it is version 2 with the same entries.
         let again = AddrBook::from_json(&b.to_json(), StdRng::seed_from_u64(2)).expect("reloads");
         same_books(&b, &again);

@@ -190,6 +190,9 @@ impl ConnManager {
             }
         })?;
         *cm.handler.get_mut() = Some(h);
+        if cfg.on_accept.is_none() && !listeners.is_empty() {
+            log::warn!(target: "btcnode::connmgr", "no accept callback: not listening");
+        }
         if let Some(on_accept) = cfg.on_accept {
             for (n, l) in listeners.into_iter().enumerate() {
                 let local = l.local_addr().map_err(Error::Listener)?;
@@ -222,7 +225,12 @@ impl ConnManager {
     fn call<T>(&self, make: impl FnOnce(Sender<T>) -> Request) -> Result<T, Error> {
         let (tx, rx) = bounded(1);
         self.send(make(tx))?;
-        rx.recv().map_err(|_| Error::Stopped)
+        // A request left unread in the channel when the manager stops keeps its reply
+        // sender alive, so wait on quit too.
+        select! {
+            recv(rx) -> r => r.map_err(|_| Error::Stopped),
+            recv(self.quit_rx) -> _ => Err(Error::Stopped),
+        }
     }
 
     /// Registers `req` and dials it (btcd's `Connect`). Returns its id once registered; the
@@ -275,7 +283,8 @@ impl ConnManager {
 
     /// Stops everything and joins every thread: wakes each `accept()` with a loopback
     /// connection, ends retries, waits for dials in flight (each bounded by the dial
-    /// function's timeout) and their callbacks. Idempotent.
+    /// function's timeout) and their callbacks. Idempotent. Never call it from a callback:
+    /// it would wait for the thread it runs on.
     pub fn stop(&self) {
         self.stop_flag.store(true, Ordering::SeqCst);
         drop(self.quit_tx.lock().take());
@@ -333,7 +342,7 @@ impl Handler {
         let start = self.rules.start();
         self.execute(start);
         loop {
-            self.dials.retain(|h| !h.is_finished());
+            self.reap_dials();
             let timeout = self
                 .rules
                 .next_timer()
@@ -362,7 +371,20 @@ impl Handler {
                 log::error!(target: "btcnode::connmgr", "a dial thread panicked");
             }
         }
+        // Every dial thread is gone: drop what is still queued (late streams close here).
+        while self.requests_rx.try_recv().is_ok() {}
         log::debug!(target: "btcnode::connmgr", "connection handler done");
+    }
+
+    /// Joins the `dial-N` threads that have finished.
+    fn reap_dials(&mut self) {
+        let (done, running): (Vec<_>, Vec<_>) = self.dials.drain(..).partition(|h| h.is_finished());
+        self.dials = running;
+        for h in done {
+            if h.join().is_err() {
+                log::error!(target: "btcnode::connmgr", "a dial thread panicked");
+            }
+        }
     }
 
     fn handle(&mut self, m: Request) {
@@ -510,7 +532,11 @@ impl DialJob {
         }) {
             return; // stopped: the stream closes here
         }
-        if let Ok(Some(req)) = ack_rx.recv()
+        let ack = select! {
+            recv(ack_rx) -> a => a.ok().flatten(),
+            recv(self.quit_rx) -> _ => None, // stopped before answering: drop the stream
+        };
+        if let Some(req) = ack
             && let Some(cb) = &self.on_connection
         {
             cb(req, stream);

@@ -28,6 +28,13 @@ const SEED_THREAD_STACK_SIZE: usize = 128 * 1024;
 /// Resolves a host name (btcd's `LookupFunc`).
 pub type LookupFn = Arc<dyn Fn(&str) -> Result<Vec<IpAddr>, socks::Error> + Send + Sync>;
 
+/// A [`LookupFn`] that resolves through `dialer` (Tor's RESOLVE when proxied, the system
+/// resolver otherwise; refused rather than leaked when the proxy cannot resolve), with
+/// `timeout` for a Tor exchange.
+pub fn lookup_fn(dialer: socks::Dialer, timeout: Duration) -> LookupFn {
+    Arc::new(move |host: &str| dialer.lookup(host, timeout))
+}
+
 /// Receives the addresses one seed returned (btcd's `OnSeed`).
 pub type OnSeedFn = Arc<dyn Fn(Vec<NetAddress>) + Send + Sync>;
 

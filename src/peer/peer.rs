@@ -6,8 +6,8 @@
 //! | `pN-neg` | goroutine in `start` | [`negotiate_handler`] | handshake done, failed or timed out |
 //! | `pN-in` | `inHandler` | [`in_handler`] | EOF, read error, idle timeout or disconnect |
 //! | `pN-queue` | `queueHandler` | [`queue_handler`] | quit, after draining |
-//! | `pN-out` | `outHandler` | [`out_handler`] | quit, after the queue handler is gone and drained |
-//! | `pN-stall` | `stallHandler` | [`stall_handler`] | both `pN-in` and `pN-out` are done |
+//! | `pN-out` | `outHandler` | [`out_handler`] | quit, after `pN-queue` is gone and the hand-off drained |
+//! | `pN-stall` | `stallHandler` | [`stall_handler`] | quit (`pN-in` and `pN-out` end on it too) |
 //! | `pN-ping` | `pingHandler` | [`ping_handler`] | quit |
 //!
 //! `pN-neg` starts the other five once the handshake is complete and hands its framer (with
@@ -61,12 +61,12 @@ struct OutMsg {
     done: Option<Sender<()>>,
 }
 
-/// What `pN-in` and `pN-out` tell `pN-stall` (btcd's `stallControlMsg`).
-enum StallControl {
-    Send(&'static str, Instant),
-    Receive(&'static str),
-    HandlerStart(Instant),
-    HandlerDone(Instant),
+/// What callers hand `pN-queue` through the one bounded output channel: a message, or
+/// inventory for the trickle (btcd's `outputQueue` and `outputInvChan`, merged so an idle
+/// peer holds one channel buffer, not two).
+enum QueueItem {
+    Msg(OutMsg),
+    Inv(InvVect),
 }
 
 /// Flags learned during the handshake (btcd's `flagsMtx` fields).
@@ -154,10 +154,10 @@ struct Inner {
     /// Dropped (set to `None`) on disconnect: every `quit` receiver then wakes.
     quit_tx: Mutex<Option<Sender<()>>>,
     quit_rx: Receiver<()>,
-    output_tx: Sender<OutMsg>,
-    output_rx: Receiver<OutMsg>,
-    inv_tx: Sender<InvVect>,
-    inv_rx: Receiver<InvVect>,
+    output_tx: Sender<QueueItem>,
+    output_rx: Receiver<QueueItem>,
+    /// Response deadlines, fed by `pN-in` and `pN-out` directly and checked by `pN-stall`.
+    stall: Mutex<StallTracker>,
     /// Set by `pN-queue` before its final drain; a sender that sees it drains by itself.
     queue_done: AtomicBool,
     flags: Mutex<Flags>,
@@ -170,6 +170,10 @@ struct Inner {
     known_inventory: Mutex<LruSet<InvVect>>,
     prev_get_blocks: Mutex<DuplicateRequestFilter<Hash>>,
     prev_get_headers: Mutex<DuplicateRequestFilter<Hash>>,
+    /// `pN-neg`, joined by `pN-in` as soon as the handshake is done (an exited but unjoined
+    /// thread keeps its stack), or by `wait_for_disconnect`.
+    neg_handle: Mutex<Option<JoinHandle<()>>>,
+    /// The five working threads.
     handles: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -227,31 +231,10 @@ fn thread_name(id: u64, role: &str) -> String {
     format!("p{shown}-{role}")
 }
 
-/// The command of a message as a static string, for the commands the stall tracker cares
-/// about ("" for the rest).
-fn stall_command(m: &Message) -> &'static str {
-    match m {
-        Message::Version(_) => "version",
-        Message::Verack => "verack",
-        Message::MemPool => "mempool",
-        Message::GetBlocks(_) => "getblocks",
-        Message::GetData(_) => "getdata",
-        Message::GetHeaders(_) => "getheaders",
-        Message::Inv(_) => "inv",
-        Message::Block(_) => "block",
-        Message::MerkleBlock(_) => "merkleblock",
-        Message::Tx(_) => "tx",
-        Message::NotFound(_) => "notfound",
-        Message::Headers(_) => "headers",
-        _ => "",
-    }
-}
-
 impl Peer {
     fn new(cfg: &Config, inbound: bool, addr: Option<String>) -> Peer {
         let (quit_tx, quit_rx) = bounded(0);
         let (output_tx, output_rx) = bounded(OUTPUT_BUFFER_SIZE);
-        let (inv_tx, inv_rx) = bounded(OUTPUT_BUFFER_SIZE);
         let now = Instant::now();
         let inner = Inner {
             id: NEXT_PEER_ID.fetch_add(1, Ordering::Relaxed),
@@ -266,8 +249,7 @@ impl Peer {
             quit_rx,
             output_tx,
             output_rx,
-            inv_tx,
-            inv_rx,
+            stall: Mutex::new(StallTracker::new(cfg.stall_response_timeout)),
             queue_done: AtomicBool::new(false),
             flags: Mutex::new(Flags {
                 services: cfg.services,
@@ -289,6 +271,7 @@ impl Peer {
             known_inventory: Mutex::new(LruSet::new(MAX_KNOWN_INVENTORY)),
             prev_get_blocks: Mutex::new(DuplicateRequestFilter::new()),
             prev_get_headers: Mutex::new(DuplicateRequestFilter::new()),
+            neg_handle: Mutex::new(None),
             handles: Mutex::new(Vec::new()),
         };
         if let Some(a) = addr {
@@ -357,7 +340,7 @@ impl Peer {
             }
         });
         match spawned {
-            Ok(h) => inner.handles.lock().push(h),
+            Ok(h) => *inner.neg_handle.lock() = Some(h),
             Err(e) => {
                 self.disconnect_with(DisconnectReason::Setup(format!("spawn pN-neg: {e}")));
             }
@@ -512,18 +495,24 @@ impl Peer {
             fire(done);
             return;
         }
-        let inner = &self.inner;
-        let out = OutMsg {
+        let item = QueueItem::Msg(OutMsg {
             msg: Box::new(msg),
             done,
-        };
+        });
+        self.hand_to_queue(item);
+    }
+
+    /// Puts an item on the output channel unless the peer quits first; fires the done
+    /// channel of anything that does not get there.
+    fn hand_to_queue(&self, item: QueueItem) {
+        let inner = &self.inner;
         let mut sel = Select::new();
         let send_i = sel.send(&inner.output_tx);
         let _quit_i = sel.recv(&inner.quit_rx);
         let op = sel.select();
         if op.index() == send_i {
-            if let Err(e) = op.send(&inner.output_tx, out) {
-                fire(e.into_inner().done);
+            if let Err(e) = op.send(&inner.output_tx, item) {
+                fire_item(e.into_inner());
                 return;
             }
             // pN-queue may have drained and gone between our check and the send.
@@ -532,7 +521,7 @@ impl Peer {
             }
         } else {
             let _ = op.recv(&inner.quit_rx);
-            fire(out.done);
+            fire_item(item);
         }
     }
 
@@ -542,19 +531,7 @@ impl Peer {
         if self.knows_inventory(&iv) || !self.connected() {
             return;
         }
-        let inner = &self.inner;
-        let mut sel = Select::new();
-        let send_i = sel.send(&inner.inv_tx);
-        let _quit_i = sel.recv(&inner.quit_rx);
-        let op = sel.select();
-        if op.index() == send_i {
-            let _ = op.send(&inner.inv_tx, iv);
-            if inner.queue_done.load(Ordering::SeqCst) {
-                drain_output(inner);
-            }
-        } else {
-            let _ = op.recv(&inner.quit_rx);
-        }
+        self.hand_to_queue(QueueItem::Inv(iv));
     }
 
     /// Sends `addr` with at most 1,000 of `addrs`, chosen at random when there are more.
@@ -692,11 +669,12 @@ impl Peer {
         // Returns once the quit sender is dropped.
         let _ = self.inner.quit_rx.recv();
         loop {
+            let neg = self.inner.neg_handle.lock().take();
             let handles = std::mem::take(&mut *self.inner.handles.lock());
-            if handles.is_empty() {
-                break; // pN-neg is joined first and registers the rest before it ends
+            if neg.is_none() && handles.is_empty() {
+                break; // pN-neg registers the workers before it ends; pN-in joins pN-neg
             }
-            for h in handles {
+            for h in neg.into_iter().chain(handles) {
                 let _ = h.join();
             }
         }
@@ -814,12 +792,18 @@ fn check_locator(locator: &[Hash]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Fires the done channels of everything still in the peer's input channels.
-fn drain_output(inner: &Inner) {
-    while let Ok(m) = inner.output_rx.try_recv() {
+/// Fires the done channel of an item that will not be sent.
+fn fire_item(item: QueueItem) {
+    if let QueueItem::Msg(m) = item {
         fire(m.done);
     }
-    while inner.inv_rx.try_recv().is_ok() {}
+}
+
+/// Fires the done channels of everything still in the peer's output channel.
+fn drain_output(inner: &Inner) {
+    while let Ok(item) = inner.output_rx.try_recv() {
+        fire_item(item);
+    }
 }
 
 /// Reads until the framer yields a message, the deadline passes or the connection ends.
@@ -1013,9 +997,9 @@ fn start_threads(p: &Peer, conn: Arc<dyn Conn>, framer: Framer) -> std::io::Resu
     if p.is_disconnecting() {
         return Ok(());
     }
-    let (stall_tx, stall_rx) = bounded::<StallControl>(16);
-    let (send_tx, send_rx) = bounded::<Vec<OutMsg>>(1);
-    let (send_done_tx, send_done_rx) = bounded::<()>(1);
+    // A rendezvous: pN-queue hands a batch over only when pN-out is idle, so at most one
+    // batch is ever with the writer and the rest stay in order in the pending queue.
+    let (send_tx, send_rx) = bounded::<Vec<OutMsg>>(0);
     let id = p.inner.id;
 
     let spawn = |role: &'static str, f: Box<dyn FnOnce() + Send>| {
@@ -1029,16 +1013,11 @@ fn start_threads(p: &Peer, conn: Arc<dyn Conn>, framer: Framer) -> std::io::Resu
     };
 
     let q = p.clone();
-    let s_rx = stall_rx;
-    handles.push(spawn("stall", Box::new(move || stall_handler(q, s_rx)))?);
+    handles.push(spawn("stall", Box::new(move || stall_handler(q)))?);
 
     let q = p.clone();
     let c = conn.clone();
-    let s_tx = stall_tx.clone();
-    handles.push(spawn(
-        "in",
-        Box::new(move || in_handler(q, c, framer, s_tx)),
-    )?);
+    handles.push(spawn("in", Box::new(move || in_handler(q, c, framer)))?);
 
     let q = p.clone();
     handles.push(spawn(
@@ -1046,9 +1025,7 @@ fn start_threads(p: &Peer, conn: Arc<dyn Conn>, framer: Framer) -> std::io::Resu
         Box::new(move || {
             let inner = q.inner.clone();
             // Drain even after a panic in the loop, so no done channel is left waiting.
-            let r = catch_unwind(AssertUnwindSafe(|| {
-                queue_handler(&q, send_tx, send_done_rx)
-            }));
+            let r = catch_unwind(AssertUnwindSafe(|| queue_handler(&q, send_tx)));
             inner.queue_done.store(true, Ordering::SeqCst);
             drain_output(&inner);
             if let Err(e) = r {
@@ -1060,7 +1037,7 @@ fn start_threads(p: &Peer, conn: Arc<dyn Conn>, framer: Framer) -> std::io::Resu
     let q = p.clone();
     handles.push(spawn(
         "out",
-        Box::new(move || out_handler(q, conn, send_rx, send_done_tx, stall_tx)),
+        Box::new(move || out_handler(q, conn, send_rx)),
     )?);
 
     let q = p.clone();
@@ -1071,7 +1048,12 @@ fn start_threads(p: &Peer, conn: Arc<dyn Conn>, framer: Framer) -> std::io::Resu
 /// Runs on thread `pN-in`: reads messages, keeps the idle deadline, feeds the stall tracker
 /// and dispatches to the listeners (btcd's `inHandler`). Returns on end of stream, a read
 /// error, a malformed message, the idle timeout or disconnect, and disconnects the peer.
-fn in_handler(p: Peer, conn: Arc<dyn Conn>, mut framer: Framer, stall: Sender<StallControl>) {
+fn in_handler(p: Peer, conn: Arc<dyn Conn>, mut framer: Framer) {
+    // pN-neg is ending: join it now so its stack is released, not held until disconnect.
+    let neg = p.inner.neg_handle.lock().take();
+    if let Some(h) = neg {
+        let _ = h.join();
+    }
     let idle_timeout = p.inner.cfg.idle_timeout;
     let mut idle_deadline = Instant::now() + idle_timeout;
     let mut current_timeout = None;
@@ -1099,12 +1081,15 @@ fn in_handler(p: Peer, conn: Arc<dyn Conn>, mut framer: Framer, stall: Sender<St
         p.inner.last_recv.store(unix_now(), Ordering::Relaxed);
         p.listeners().on_read(&p, n, Some(&msg), None);
         log::trace!(target: "btcnode::peer", "{p}: received {}", msg.command());
-        let _ = stall.send(StallControl::Receive(stall_command(&msg)));
-        let _ = stall.send(StallControl::HandlerStart(now));
+        {
+            let mut stall = p.inner.stall.lock();
+            stall.on_receive(msg.command());
+            stall.on_handler_start(now);
+        }
         if let Some(r) = dispatch(&p, msg, n) {
             break r;
         }
-        let _ = stall.send(StallControl::HandlerDone(Instant::now()));
+        p.inner.stall.lock().on_handler_done(Instant::now());
         idle_deadline = Instant::now() + idle_timeout;
     };
     if matches!(reason, DisconnectReason::IdleTimeout(_)) && !p.is_disconnecting() {
@@ -1192,77 +1177,87 @@ fn dispatch(p: &Peer, msg: Message, wire_len: usize) -> Option<DisconnectReason>
     None
 }
 
-/// Runs on thread `pN-queue`: btcd's `queueHandler`. Moves queued messages to `pN-out` one
-/// at a time, in order, announces blocks at once and trickles other inventory. Returns on
-/// quit; its caller then drains every waiting message, firing their done channels.
-fn queue_handler(p: &Peer, send_tx: Sender<Vec<OutMsg>>, send_done_rx: Receiver<()>) {
+/// Runs on thread `pN-queue`: btcd's `queueHandler`. Keeps queued messages in order and
+/// hands them to `pN-out` in batches whenever it is idle, announces blocks at once and
+/// trickles other inventory. Returns on quit (or when its pending limit overflows, which
+/// disconnects); its caller then drains every waiting message, firing their done channels.
+fn queue_handler(p: &Peer, send_tx: Sender<Vec<OutMsg>>) {
     let inner = &p.inner;
     let mut queue: SendQueue<OutMsg> = SendQueue::new(inner.cfg.max_pending_messages);
     let mut trickle: InvTrickle<InvVect> = InvTrickle::new();
     let trickle_ticker = tick(inner.cfg.trickle_interval);
-    let push = |queue: &mut SendQueue<OutMsg>, m: OutMsg| -> bool {
-        match queue.push(m) {
-            Ok(Some(now)) => {
-                // Capacity 1 and one batch in flight: never blocks.
-                if let Err(e) = send_tx.send(vec![now]) {
-                    e.into_inner().into_iter().for_each(|m| fire(m.done));
-                }
-                true
-            }
-            Ok(None) => true,
-            Err(full) => {
-                fire(full.0.done);
-                p.disconnect_with(DisconnectReason::SendQueueFull(
-                    inner.cfg.max_pending_messages,
-                ));
-                false
-            }
-        }
-    };
     let idle_ticker = crossbeam_channel::never();
-    loop {
+    let push = |queue: &mut SendQueue<OutMsg>, m: OutMsg| -> bool {
+        if let Err(full) = queue.push(m) {
+            fire(full.0.done);
+            p.disconnect_with(DisconnectReason::SendQueueFull(
+                inner.cfg.max_pending_messages,
+            ));
+            return false;
+        }
+        true
+    };
+    'run: loop {
         // An idle peer's queue thread sleeps until something arrives: the trickle ticker is
-        // only watched while inventory waits.
+        // only watched while inventory waits, the writer only while messages wait.
         let trickle_rx = if trickle.is_empty() {
             &idle_ticker
         } else {
             &trickle_ticker
         };
-        crossbeam_channel::select! {
-            recv(inner.output_rx) -> m => {
-                let Ok(m) = m else { break }; // cannot happen: Inner holds a sender
-                if !push(&mut queue, m) { break; } // disconnected: queue overflow
+        let mut sel = Select::new();
+        let out_i = sel.recv(&inner.output_rx);
+        let quit_i = sel.recv(&inner.quit_rx);
+        let trickle_i = sel.recv(trickle_rx);
+        let send_i = (!queue.is_empty()).then(|| sel.send(&send_tx));
+        let op = sel.select();
+        let i = op.index();
+        if i == out_i {
+            match op.recv(&inner.output_rx) {
+                Ok(QueueItem::Msg(m)) => {
+                    if !push(&mut queue, m) {
+                        break; // disconnected: the remote is not reading
+                    }
+                }
+                Ok(QueueItem::Inv(iv)) => {
+                    let is_block =
+                        iv.inv_type == InvType::BLOCK || iv.inv_type == InvType::WITNESS_BLOCK;
+                    if let InvAction::SendNow(iv) = trickle.queue(iv, is_block, p.version_known()) {
+                        let m = OutMsg {
+                            msg: Box::new(Message::Inv(MsgInv { inv_list: vec![iv] })),
+                            done: None,
+                        };
+                        if !push(&mut queue, m) {
+                            break; // disconnected: the remote is not reading
+                        }
+                    }
+                }
+                Err(_) => break, // cannot happen: Inner holds a sender
             }
-            recv(send_done_rx) -> r => {
-                if r.is_err() { break; } // pN-out is gone
-                let next = queue.on_sent_batch(MAX_SEND_BATCH);
-                if !next.is_empty()
-                    && let Err(e) = send_tx.send(next)
-                {
-                    e.into_inner().into_iter().for_each(|m| fire(m.done));
+        } else if i == quit_i {
+            let _ = op.recv(&inner.quit_rx);
+            break; // disconnect
+        } else if i == trickle_i {
+            let _ = op.recv(trickle_rx);
+            if p.is_disconnecting() || trickle.is_empty() {
+                continue;
+            }
+            let batches = trickle.on_tick(&mut inner.known_inventory.lock());
+            for inv_list in batches {
+                let m = OutMsg {
+                    msg: Box::new(Message::Inv(MsgInv { inv_list })),
+                    done: None,
+                };
+                if !push(&mut queue, m) {
+                    break 'run; // disconnected: the remote is not reading
                 }
             }
-            recv(inner.inv_rx) -> iv => {
-                let Ok(iv) = iv else { break };
-                let is_block = iv.inv_type == InvType::BLOCK
-                    || iv.inv_type == InvType::WITNESS_BLOCK;
-                let known = p.version_known();
-                if let InvAction::SendNow(iv) = trickle.queue(iv, is_block, known) {
-                    let m = OutMsg { msg: Box::new(Message::Inv(MsgInv { inv_list: vec![iv] })), done: None };
-                    if !push(&mut queue, m) { break; }
-                }
+        } else if Some(i) == send_i {
+            let batch = queue.take_batch(MAX_SEND_BATCH);
+            if let Err(e) = op.send(&send_tx, batch) {
+                e.into_inner().into_iter().for_each(|m| fire(m.done));
+                break; // pN-out is gone
             }
-            recv(trickle_rx) -> _ => {
-                if p.is_disconnecting() || trickle.is_empty() {
-                    continue;
-                }
-                let batches = trickle.on_tick(&mut inner.known_inventory.lock());
-                for inv_list in batches {
-                    let m = OutMsg { msg: Box::new(Message::Inv(MsgInv { inv_list })), done: None };
-                    if !push(&mut queue, m) { break; }
-                }
-            }
-            recv(inner.quit_rx) -> _ => break, // disconnect
         }
     }
     for m in queue.drain() {
@@ -1271,16 +1266,10 @@ fn queue_handler(p: &Peer, send_tx: Sender<Vec<OutMsg>>, send_done_rx: Receiver<
 }
 
 /// Runs on thread `pN-out`: btcd's `outHandler`. Writes each batch handed over by
-/// `pN-queue` in order (with the socket's write timeout), tells the stall tracker, records
-/// pings and signals `pN-queue` for the next. Returns on quit, after `pN-queue` has ended and
-/// every message still handed over has had its done channel fired.
-fn out_handler(
-    p: Peer,
-    conn: Arc<dyn Conn>,
-    send_rx: Receiver<Vec<OutMsg>>,
-    send_done_tx: Sender<()>,
-    stall: Sender<StallControl>,
-) {
+/// `pN-queue` in order (with the socket's write timeout), tells the stall tracker and records
+/// pings. Returns on quit, after `pN-queue` has ended and every message still handed over
+/// has had its done channel fired.
+fn out_handler(p: Peer, conn: Arc<dyn Conn>, send_rx: Receiver<Vec<OutMsg>>) {
     let inner = &p.inner;
     loop {
         crossbeam_channel::select! {
@@ -1292,61 +1281,43 @@ fn out_handler(
                     if let Message::Ping(MsgPing { nonce }) = *m.msg {
                         inner.stats.lock().ping.on_ping_sent(nonce, pver, now);
                     }
-                    let cmd = stall_command(&m.msg);
-                    if !cmd.is_empty() {
-                        let _ = stall.send(StallControl::Send(cmd, now));
-                    }
+                    inner.stall.lock().on_send(m.msg.command(), now);
                 }
                 if !p.is_disconnecting() {
                     let msgs: Vec<&Message> = batch.iter().map(|m| &*m.msg).collect();
                     if let Err(reason) = p.write_messages(&*conn, &msgs) {
                         p.disconnect_with(reason);
-                        batch.into_iter().for_each(|m| fire(m.done));
-                        continue;
                     }
                 }
                 batch.into_iter().for_each(|m| fire(m.done));
-                let _ = send_done_tx.send(());
             }
             recv(inner.quit_rx) -> _ => break, // disconnect
         }
     }
-    drop(stall);
     // pN-queue drops its sender when it ends: drain until then.
     while let Ok(batch) = send_rx.recv() {
         batch.into_iter().for_each(|m| fire(m.done));
     }
 }
 
-/// Runs on thread `pN-stall`: btcd's `stallHandler`, a shell around [`StallTracker`].
-/// Returns when both `pN-in` and `pN-out` are done (their senders are dropped).
-fn stall_handler(p: Peer, control: Receiver<StallControl>) {
+/// Runs on thread `pN-stall`: btcd's `stallHandler`, the ticker around the peer's
+/// [`StallTracker`] (which `pN-in` and `pN-out` feed directly). Returns on quit.
+fn stall_handler(p: Peer) {
     let cfg = &p.inner.cfg;
-    let mut tracker = StallTracker::new(cfg.stall_response_timeout);
     let ticker = tick(cfg.stall_tick_interval);
     loop {
         crossbeam_channel::select! {
-            recv(control) -> c => {
-                let Ok(c) = c else { break }; // pN-in and pN-out are both done
-                if cfg.disable_stall_handler {
-                    continue;
-                }
-                match c {
-                    StallControl::Send(cmd, at) => tracker.on_send(cmd, at),
-                    StallControl::Receive(cmd) => tracker.on_receive(cmd),
-                    StallControl::HandlerStart(at) => tracker.on_handler_start(at),
-                    StallControl::HandlerDone(at) => tracker.on_handler_done(at),
-                }
-            }
             recv(ticker) -> _ => {
                 if cfg.disable_stall_handler || p.is_disconnecting() {
                     continue;
                 }
-                if let Some(expected) = tracker.on_tick(Instant::now()) {
+                let overdue = p.inner.stall.lock().on_tick(Instant::now());
+                if let Some(expected) = overdue {
                     log::debug!(target: "btcnode::peer", "{p}: appears to be stalled or misbehaving, {} timeout -- disconnecting", expected.command());
                     p.disconnect_with(DisconnectReason::Stalled { expected: expected.command() });
                 }
             }
+            recv(p.inner.quit_rx) -> _ => break, // disconnect
         }
     }
 }

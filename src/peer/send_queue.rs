@@ -41,13 +41,12 @@ pub const MAX_SEND_BATCH: usize = 256;
 /// `MaxV2AddrPerMsg`).
 pub const MAX_ADDR_PER_MSG: usize = 1000;
 
-/// btcd's ordered send queue: at most one message is handed to the writer at a time; the
-/// rest wait in order until the writer reports it is done.
+/// btcd's ordered send queue (its `pendingMsgs` list). The writer takes waiting messages
+/// in order, as one batch, whenever it is idle (the hand-off is a rendezvous, so at most one
+/// batch is ever with the writer); everything else waits here, up to a limit.
 #[derive(Debug)]
 pub struct SendQueue<T> {
     pending: VecDeque<T>,
-    /// Whether a message is with the writer (btcd's `waiting`).
-    waiting: bool,
     limit: usize,
 }
 
@@ -56,64 +55,40 @@ pub struct SendQueue<T> {
 pub struct QueueFull<T>(pub T);
 
 impl<T> SendQueue<T> {
-    /// An empty queue holding at most `limit` messages behind the one in flight.
+    /// An empty queue holding at most `limit` messages.
     pub fn new(limit: usize) -> SendQueue<T> {
         SendQueue {
             pending: VecDeque::new(),
-            waiting: false,
             limit,
         }
     }
 
-    /// Queues `msg`. Returns `Ok(Some(msg))` when the writer is idle and the message must be
-    /// handed to it now, `Ok(None)` when it waits its turn.
-    pub fn push(&mut self, msg: T) -> Result<Option<T>, QueueFull<T>> {
-        if !self.waiting {
-            self.waiting = true;
-            return Ok(Some(msg));
-        }
+    /// Queues `msg` behind the others, or hands it back when the queue is full.
+    pub fn push(&mut self, msg: T) -> Result<(), QueueFull<T>> {
         if self.pending.len() >= self.limit {
             return Err(QueueFull(msg));
         }
         self.pending.push_back(msg);
-        Ok(None)
+        Ok(())
     }
 
-    /// The writer finished a message: returns the next one to hand it, if any.
-    pub fn on_sent(&mut self) -> Option<T> {
-        let next = self.pending.pop_front();
-        self.waiting = next.is_some();
-        if self.pending.is_empty() {
-            // Give back the memory of a burst so an idle peer holds nothing.
-            self.pending = VecDeque::new();
-        }
-        next
-    }
-
-    /// The writer finished what it had: returns up to `max` waiting messages, in order, to
-    /// hand it as one batch (empty when nothing waits). The writer still writes them in
-    /// order; batching only saves a thread hand-off per message under load.
-    pub fn on_sent_batch(&mut self, max: usize) -> Vec<T> {
+    /// Takes up to `max` waiting messages, oldest first, for the writer.
+    pub fn take_batch(&mut self, max: usize) -> Vec<T> {
         let n = self.pending.len().min(max.max(1));
         let batch: Vec<T> = self.pending.drain(..n).collect();
-        self.waiting = !batch.is_empty();
         if self.pending.is_empty() {
+            // Give back the memory of a burst so an idle peer holds nothing.
             self.pending = VecDeque::new();
         }
         batch
     }
 
-    /// Whether a message is with the writer.
-    pub fn is_waiting(&self) -> bool {
-        self.waiting
-    }
-
-    /// How many messages wait behind the one in flight.
+    /// How many messages wait.
     pub fn len(&self) -> usize {
         self.pending.len()
     }
 
-    /// Whether nothing waits behind the one in flight.
+    /// Whether nothing waits.
     pub fn is_empty(&self) -> bool {
         self.pending.is_empty()
     }
@@ -267,41 +242,25 @@ mod tests {
     use rand::rngs::StdRng;
 
     #[test]
-    fn one_message_in_flight_in_order() {
-        let mut q = SendQueue::new(10);
-        assert_eq!(q.push(1), Ok(Some(1)));
-        assert_eq!(q.push(2), Ok(None));
-        assert_eq!(q.push(3), Ok(None));
-        assert!(q.is_waiting());
-        assert_eq!(q.on_sent(), Some(2));
-        assert_eq!(q.on_sent(), Some(3));
-        assert_eq!(q.on_sent(), None);
-        assert!(!q.is_waiting());
-        assert_eq!(q.push(4), Ok(Some(4)));
-    }
-
-    #[test]
     fn batches_keep_order_and_limit() {
         let mut q = SendQueue::new(10);
-        assert_eq!(q.push(1), Ok(Some(1)));
-        for i in 2..=6 {
-            assert_eq!(q.push(i), Ok(None));
+        for i in 1..=5 {
+            assert_eq!(q.push(i), Ok(()));
         }
-        assert_eq!(q.on_sent_batch(3), vec![2, 3, 4]);
-        assert!(q.is_waiting());
-        assert_eq!(q.on_sent_batch(3), vec![5, 6]);
-        assert_eq!(q.on_sent_batch(3), Vec::<i32>::new());
-        assert!(!q.is_waiting());
-        assert_eq!(q.push(7), Ok(Some(7)));
+        assert_eq!(q.take_batch(3), vec![1, 2, 3]);
+        assert_eq!(q.take_batch(3), vec![4, 5]);
+        assert!(q.is_empty());
+        assert_eq!(q.take_batch(3), Vec::<i32>::new());
     }
 
     #[test]
     fn pending_limit_hands_message_back() {
-        let mut q = SendQueue::new(1);
+        let mut q = SendQueue::new(2);
         q.push(1).expect("first");
         q.push(2).expect("second");
         assert_eq!(q.push(3), Err(QueueFull(3)));
-        assert_eq!(q.drain().collect::<Vec<_>>(), vec![2]);
+        assert_eq!(q.len(), 2);
+        assert_eq!(q.drain().collect::<Vec<_>>(), vec![1, 2]);
     }
 
     #[test]

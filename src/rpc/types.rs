@@ -51,6 +51,12 @@ pub struct PeerInfo {
     pub connection_type: String,
     /// Whether the peer is whitelisted.
     pub whitelisted: bool,
+    /// Addresses from this peer that were processed (Core's `addr_processed`).
+    pub addr_processed: u64,
+    /// Addresses from this peer dropped by the rate limit (Core's `addr_rate_limited`).
+    pub addr_rate_limited: u64,
+    /// Whether the version handshake is complete.
+    pub handshake_complete: bool,
 }
 
 /// One network in `getnetworkinfo`.

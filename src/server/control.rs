@@ -67,14 +67,18 @@ impl NodeControl for ServerControl {
     }
 
     fn connection_count(&self) -> usize {
-        self.query(|s| s.peers.len()).unwrap_or(0)
+        self.query(|s| s.ready_count()).unwrap_or(0)
     }
 
     fn network_info(&self) -> NetworkInfo {
         let (inbound, outbound) = self
             .query(|s| {
-                let inbound = s.peers.values().filter(|p| p.inbound).count();
-                (inbound, s.peers.len() - inbound)
+                let inbound = s
+                    .peers
+                    .values()
+                    .filter(|e| e.ready && e.peer.inbound())
+                    .count();
+                (inbound, s.ready_count() - inbound)
             })
             .unwrap_or((0, 0));
         let proxy = self.config.proxy.clone().unwrap_or_default();

@@ -137,11 +137,13 @@ fn decode_run(o: &Options) -> Result<String, String> {
     let text = read_input(&o.input)?;
     let bytes = hex::decode(text.trim()).map_err(|e| format!("invalid hex: {e}"))?;
     let msg = decode_frame(&bytes, o.pver, o.network.magic()).map_err(|e| e.to_string())?;
-    let v = message_to_json(&msg)?;
-    let out = if o.pretty {
-        serde_json::to_string_pretty(&v)
-    } else {
-        serde_json::to_string(&v)
+    // Known messages print straight from their types so "command" comes first and fields
+    // keep their declared order; unknown ones go through the JSON value.
+    let out = match (&msg, o.pretty) {
+        (Message::Unknown { .. }, true) => serde_json::to_string_pretty(&message_to_json(&msg)?),
+        (Message::Unknown { .. }, false) => serde_json::to_string(&message_to_json(&msg)?),
+        (m, true) => serde_json::to_string_pretty(m),
+        (m, false) => serde_json::to_string(m),
     };
     out.map_err(|e| e.to_string())
 }

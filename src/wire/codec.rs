@@ -154,11 +154,20 @@ impl<'a> Reader<'a> {
         self.read_bytes(n, what)
     }
 
-    /// Reads a varint-prefixed string of at most `max` bytes. Invalid UTF-8 is replaced, as
-    /// btcd keeps the bytes of a user agent it cannot print.
+    /// Reads a varint-prefixed string of at most `max` bytes. Like btcd, a string that is
+    /// not UTF-8 is accepted; each byte of an invalid sequence becomes `?`, so the string
+    /// never grows past its limit when sent on.
     pub fn read_var_string(&mut self, what: &'static str, max: u64) -> Result<String, Error> {
         let b = self.read_var_bytes(what, max)?;
-        Ok(String::from_utf8_lossy(b).into_owned())
+        if let Ok(s) = std::str::from_utf8(b) {
+            return Ok(s.to_string());
+        }
+        let mut s = String::with_capacity(b.len());
+        for chunk in b.utf8_chunks() {
+            s.push_str(chunk.valid());
+            s.extend(std::iter::repeat_n('?', chunk.invalid().len()));
+        }
+        Ok(s)
     }
 
     /// Fails with [`Error::TrailingBytes`] if bytes are left after a complete payload.
@@ -237,6 +246,16 @@ mod tests {
                 Err(Error::NonCanonicalVarInt { .. })
             ));
         }
+    }
+
+    #[test]
+    fn invalid_utf8_strings_keep_their_length() {
+        let mut w = Vec::new();
+        write_var_bytes(&mut w, &[b'a', 0xff, 0xfe, b'b']);
+        assert_eq!(
+            Reader::new(&w).read_var_string("s", 4),
+            Ok("a??b".to_string())
+        );
     }
 
     #[test]

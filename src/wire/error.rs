@@ -50,7 +50,7 @@ pub enum Error {
         /// The 12 raw command bytes.
         bytes: [u8; 12],
     },
-    /// A command to encode is empty, longer than 12 bytes or not printable ASCII.
+    /// A command to encode is longer than 12 bytes or not printable ASCII.
     CommandNotEncodable {
         /// The command.
         command: String,
@@ -142,7 +142,7 @@ impl fmt::Display for Error {
             }
             Error::CommandNotEncodable { command } => write!(
                 f,
-                "cannot encode command {command:?}: want 1 to 12 printable ASCII bytes"
+                "cannot encode command {command:?}: want at most 12 printable ASCII bytes"
             ),
             Error::PayloadTooLarge {
                 command,

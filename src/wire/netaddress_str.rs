@@ -215,14 +215,64 @@ impl AddrV2 {
 /// `host:port` as btcd's `NetAddressKey` writes it (Go's `net.JoinHostPort`): IPv6 and CJDNS
 /// hosts in brackets.
 pub fn host_port(addr: &AddrV2, port: u16) -> String {
-    match addr.canonical() {
-        AddrV2::Ipv6(_) | AddrV2::Cjdns(_) => format!("[{}]:{port}", Host(addr)),
-        _ => format!("{}:{port}", Host(addr)),
+    HostPort(addr, port).to_string()
+}
+
+/// Formats `host:port` without allocating.
+struct HostPort<'a>(&'a AddrV2, u16);
+
+impl fmt::Display for HostPort<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let HostPort(addr, port) = self;
+        match addr.canonical() {
+            AddrV2::Ipv6(_) | AddrV2::Cjdns(_) => write!(f, "[{}]:{port}", Host(addr)),
+            _ => write!(f, "{}:{port}", Host(addr)),
+        }
     }
+}
+
+/// Reads a decimal number of 1 to `max_digits` digits without a leading zero (a lone `0` is
+/// fine) at `*i`, advancing past it; the strict grammar of IPv4 octets and ports.
+fn read_decimal(b: &[u8], i: &mut usize, max_digits: usize) -> Option<u32> {
+    let start = *i;
+    let mut v: u32 = 0;
+    while let Some(&c) = b.get(*i) {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        if *i - start == max_digits {
+            return None;
+        }
+        v = v * 10 + u32::from(c - b'0');
+        *i += 1;
+    }
+    let len = *i - start;
+    (len > 0 && (len == 1 || b[start] != b'0')).then_some(v)
+}
+
+/// The common case of a peers file, `a.b.c.d:port`, in one pass without the general parser's
+/// detours. `None` when the string is anything else; the general path then decides.
+fn parse_ipv4_host_port_fast(s: &str) -> Option<(AddrV2, u16)> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut octets = [0u8; 4];
+    for (k, o) in octets.iter_mut().enumerate() {
+        *o = u8::try_from(read_decimal(b, &mut i, 3)?).ok()?;
+        let sep = if k == 3 { b':' } else { b'.' };
+        if b.get(i) != Some(&sep) {
+            return None;
+        }
+        i += 1;
+    }
+    let port = u16::try_from(read_decimal(b, &mut i, 5)?).ok()?;
+    (i == b.len()).then_some((AddrV2::Ipv4(octets.into()), port))
 }
 
 /// Splits and parses `host:port` (IPv6 in brackets) as btcd's `DeserializeNetAddress` does.
 pub fn parse_host_port(s: &str) -> Result<(AddrV2, u16), AddrParseError> {
+    if let Some(parsed) = parse_ipv4_host_port_fast(s) {
+        return Ok(parsed);
+    }
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
         let (host, after) = rest
             .split_once(']')
@@ -255,7 +305,7 @@ pub fn parse_host_port(s: &str) -> Result<(AddrV2, u16), AddrParseError> {
 impl fmt::Display for NetAddress {
     /// `host:port`, as in btcd's `peers.json` and logs.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&host_port(&self.addr, self.port))
+        HostPort(&self.addr, self.port).fmt(f)
     }
 }
 
@@ -349,6 +399,12 @@ mod tests {
             "203.0.113.7:",
             "203.0.113.7:65536",
             "203.0.113.7:+1",
+            "203.0.113.256:1",
+            "203.0.113:1",
+            "203.0.113.7.1:1",
+            "01.2.3.4:1",
+            "1.2.3.4:65536",
+            "1..3.4:1",
             "2001:db8::1:8333",
             "[2001:db8::1]8333",
             "[1.2.3.4]:8333",
@@ -364,6 +420,23 @@ mod tests {
             port: 1,
         };
         assert_eq!(na.to_string(), "[2001:db8::1]:1");
+    }
+
+    #[test]
+    fn fast_ipv4_path_agrees_with_the_general_one() {
+        for s in [
+            "0.0.0.0:0",
+            "255.255.255.255:65535",
+            "12.1.2.3:8333",
+            "9.8.7.6:08333",
+        ] {
+            let (host, port) = s.rsplit_once(':').expect("colon");
+            let want = (
+                host.parse::<AddrV2>().expect("host"),
+                port.parse::<u16>().expect("port"),
+            );
+            assert_eq!(parse_host_port(s), Ok(want), "{s}");
+        }
     }
 
     #[test]

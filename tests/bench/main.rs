@@ -6,10 +6,19 @@ mod chain;
 
 use std::process::ExitCode;
 
+mod addrmgr;
 mod peer;
+mod socks;
+mod wire;
 
 /// The benchmark sections, by name.
-const SECTIONS: &[(&str, fn())] = &[("peer", peer::run), ("chain", chain::run)];
+const SECTIONS: &[(&str, fn())] = &[
+    ("addrmgr", addrmgr::run),
+    ("peer", peer::run),
+    ("socks", socks::run),
+    ("wire", wire::run),
+    ("chain", chain::run),
+];
 
 fn main() -> ExitCode {
     let wanted: Vec<String> = std::env::args()

@@ -596,7 +596,11 @@ fn local_net_script_brings_up_three_connected_nodes() {
         .output()
         .expect("run local-net.sh");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for i in 0..3 {
         assert!(text.contains(&format!("== node{i}: 2 peers")), "{text}");
     }

@@ -469,19 +469,24 @@ impl SyncManager {
     }
 
     /// Picks the best sync candidate and asks it for headers (btcd `startSync`): an outbound
-    /// full node that has not stalled, with the highest start height not below ours.
+    /// peer that has not stalled, with a start height not below ours; full nodes first, then
+    /// the highest start height. (btcnode advertises no `NODE_NETWORK`, keeping no blocks,
+    /// yet serves headers, so a peer without it is still a candidate.)
     fn start_sync(&mut self, chain: &Chain, now: Instant, actions: &mut Vec<Action>) {
         let height = i64::from(chain.height());
         let best = self
             .peers
             .iter()
             .filter(|(_, p)| {
-                p.info.outbound
-                    && p.info.full_node
-                    && !p.stalled
-                    && i64::from(p.info.start_height) >= height
+                p.info.outbound && !p.stalled && i64::from(p.info.start_height) >= height
             })
-            .max_by_key(|(id, p)| (p.info.start_height, std::cmp::Reverse(**id)))
+            .max_by_key(|(id, p)| {
+                (
+                    p.info.full_node,
+                    p.info.start_height,
+                    std::cmp::Reverse(**id),
+                )
+            })
             .map(|(id, _)| *id);
         let Some(peer) = best else {
             return;

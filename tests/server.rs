@@ -257,6 +257,7 @@ fn routable_addrs(n: usize, fresh: bool) -> Vec<NetAddress> {
 #[test]
 fn three_node_net_counts_and_dump() {
     let a = Node::start("net-a", &[]);
+    // b dials a and listens on a port of its own; c dials both and does not listen.
     let b = Node::start(
         "net-b",
         &[
@@ -264,9 +265,6 @@ fn three_node_net_counts_and_dump() {
             format!("--listen=127.0.0.1:{}", free_port()),
         ],
     );
-    // b listens on a port of its own; c dials both.
-    let b_port = b.try_call("getnetworkinfo", &[]).map(|_| ()).ok();
-    assert!(b_port.is_some());
     let b_listen = listen_port_of(&b);
     let c = Node::start(
         "net-c",
@@ -584,8 +582,8 @@ fn addnode_add_remove_onetry() {
 fn local_net_script_brings_up_three_connected_nodes() {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/local-net.sh");
     let dir = temp_dir("localnet");
-    // A base from the ephemeral range; the script uses base..base+2 and base+100..base+102.
-    let base = free_port().clamp(20000, 60000);
+    // The script uses base..base+2 and base+100..base+102.
+    let base = free_port_block(3);
     let out = Command::new("bash")
         .arg(&script)
         .arg("3")
@@ -606,4 +604,94 @@ fn local_net_script_brings_up_three_connected_nodes() {
     }
     assert!(text.contains("stopped 3 nodes"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn runtime_failure_exits_1() {
+    // The p2p port is taken: a runtime error, exit code 1, nothing left running.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = temp_dir("exit1");
+    let out = Command::new(bin())
+        .args([
+            "--regtest".to_string(),
+            "--nodnsseed".to_string(),
+            format!("--datadir={}", dir.display()),
+            format!("--listen=127.0.0.1:{port}"),
+            format!("--rpclisten=127.0.0.1:{}", free_port()),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A microsocks SOCKS5 server on loopback requiring `user`/`pass`; killed on drop.
+struct Microsocks(std::process::Child, u16);
+
+impl Microsocks {
+    fn start(user: &str, pass: &str) -> Microsocks {
+        let port = free_port();
+        let child = Command::new("microsocks")
+            .args([
+                "-i",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-u",
+                user,
+                "-P",
+                pass,
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("microsocks is installed (scripts/test.sh installs it)");
+        assert!(wait_until(Duration::from_secs(5), || TcpStream::connect((
+            "127.0.0.1",
+            port
+        ))
+        .is_ok()));
+        Microsocks(child, port)
+    }
+}
+
+impl Drop for Microsocks {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn outbound_goes_through_the_socks_proxy() {
+    let socks = Microsocks::start("alice", "s3cret");
+    let a = Node::start("proxy-a", &[]);
+    let through = |name: &str, pass: &str| {
+        Node::start(
+            name,
+            &[
+                format!("--connect=127.0.0.1:{}", a.port),
+                format!("--proxy=127.0.0.1:{}", socks.1),
+                "--proxyuser=alice".to_string(),
+                format!("--proxypass={pass}"),
+                "--nolisten".to_string(),
+            ],
+        )
+    };
+    // Wrong proxy password: the proxy refuses, so no connection ever reaches a.
+    let refused = through("proxy-bad", "wrong");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(connect_count(&refused), 0);
+    assert_eq!(connect_count(&a), 0);
+    drop(refused);
+    // The right password: connected through the proxy.
+    let b = through("proxy-b", "s3cret");
+    assert!(
+        wait_until(Duration::from_secs(10), || connect_count(&b) == 1),
+        "{}",
+        b.log_text()
+    );
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&a) == 1));
 }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 mod addrmgr;
 mod peer;
+mod server;
 mod socks;
 mod wire;
 
@@ -15,6 +16,7 @@ mod wire;
 const SECTIONS: &[(&str, fn())] = &[
     ("addrmgr", addrmgr::run),
     ("peer", peer::run),
+    ("server", server::run),
     ("socks", socks::run),
     ("wire", wire::run),
     ("chain", chain::run),

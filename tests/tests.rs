@@ -2,6 +2,10 @@
 //! Each module tests one part of the node through its public API with real loopback sockets.
 
 mod addrmgr;
+mod chain;
+mod chain_e2e;
+mod chain_support;
+mod chain_sync;
 mod connmgr;
 mod peer;
 mod peer_support;

@@ -3,6 +3,7 @@
 //! same run.
 
 mod addrmgr;
+mod chain;
 mod peer;
 mod server;
 mod socks;
@@ -16,6 +17,7 @@ const SECTIONS: &[(&str, fn())] = &[
     ("peer", peer::run),
     ("socks", socks::run),
     ("addrmgr", addrmgr::run),
+    ("chain", chain::run),
     ("server", server::run),
 ];
 

@@ -2,6 +2,8 @@
 //! Each module tests one part of the node through its public API with real loopback sockets.
 
 mod addrmgr;
+mod adversary;
+mod adversary_support;
 mod connmgr;
 mod peer;
 mod peer_support;

@@ -131,6 +131,14 @@ pub fn still_open(s: &mut TcpStream, wait: Duration) -> bool {
     wait_closed(s, wait).is_none()
 }
 
+/// A test thread with a small stack (the soak driver runs two per peer).
+fn small_thread(f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, String> {
+    std::thread::Builder::new()
+        .stack_size(128 * 1024)
+        .spawn(f)
+        .map_err(|e| format!("spawn: {e}"))
+}
+
 /// Round trips of one honest peer.
 #[derive(Default)]
 struct PingLog {
@@ -157,12 +165,37 @@ pub struct PingStats {
     pub max: Duration,
 }
 
+impl PingStats {
+    /// Figures for `sent` pings of which `rtts` were answered.
+    pub fn of(sent: usize, mut rtts: Vec<Duration>) -> PingStats {
+        rtts.sort();
+        let lost = sent.saturating_sub(rtts.len());
+        let pct = |p: f64| -> Duration {
+            if sent == 0 {
+                return Duration::ZERO;
+            }
+            let rank = ((sent as f64) * p).ceil() as usize;
+            let idx = rank.clamp(1, sent) - 1;
+            rtts.get(idx).copied().unwrap_or(Duration::MAX)
+        };
+        PingStats {
+            sent,
+            lost,
+            p50: pct(0.50),
+            p99: pct(0.99),
+            max: rtts.last().copied().unwrap_or_default(),
+        }
+    }
+}
+
 /// An honest peer: handshakes, then pings every `interval` and answers the node's pings; a
 /// reader thread records round trips and notices if the node drops it.
 pub struct HonestPeer {
     stream: TcpStream,
     log: Arc<Mutex<PingLog>>,
     stop: Arc<AtomicBool>,
+    /// Dropped to wake the pinger at once.
+    wake: Option<crossbeam_channel::Sender<()>>,
     dropped: Arc<Mutex<Option<String>>>,
     threads: Vec<JoinHandle<()>>,
     /// Our end's address as the node sees it.
@@ -196,6 +229,7 @@ impl HonestPeer {
         let stop = Arc::new(AtomicBool::new(false));
         let dropped = Arc::new(Mutex::new(None));
         let mut threads = Vec::new();
+        let (wake, sleeper) = crossbeam_channel::bounded::<()>(0);
         {
             let (mut r, writer, log, stop, dropped) = (
                 stream.try_clone().map_err(|e| e.to_string())?,
@@ -204,7 +238,7 @@ impl HonestPeer {
                 stop.clone(),
                 dropped.clone(),
             );
-            threads.push(std::thread::spawn(move || {
+            threads.push(small_thread(move || {
                 loop {
                     let m = match recv(&mut r) {
                         Ok(m) => m,
@@ -232,12 +266,12 @@ impl HonestPeer {
                         _ => {}
                     }
                 }
-            }));
+            })?);
         }
         {
             let (writer, log, stop, dropped) =
                 (writer.clone(), log.clone(), stop.clone(), dropped.clone());
-            threads.push(std::thread::spawn(move || {
+            threads.push(small_thread(move || {
                 let mut nonce = 1u64;
                 while !stop.load(Ordering::SeqCst) {
                     let ping = encode(&Message::Ping(MsgPing { nonce }));
@@ -254,14 +288,20 @@ impl HonestPeer {
                         return;
                     }
                     nonce += 1;
-                    std::thread::sleep(interval);
+                    // Nothing is ever sent: the sender's drop (close) is the wake-up.
+                    if let Err(crossbeam_channel::RecvTimeoutError::Disconnected) =
+                        sleeper.recv_timeout(interval)
+                    {
+                        return;
+                    }
                 }
-            }));
+            })?);
         }
         Ok(HonestPeer {
             stream,
             log,
             stop,
+            wake: Some(wake),
             dropped,
             threads,
             local_addr,
@@ -273,38 +313,30 @@ impl HonestPeer {
         self.dropped.lock().clone()
     }
 
-    /// Latency of the pings sent at or after `since` (and before `until`).
-    pub fn stats(&self, since: Instant, until: Instant) -> PingStats {
+    /// The pings sent at or after `since` and before `until`: how many, and the round trips
+    /// of those answered.
+    pub fn window(&self, since: Instant, until: Instant) -> (usize, Vec<Duration>) {
         let l = self.log.lock();
         let sent = l.sent.iter().filter(|&&t| t >= since && t < until).count();
-        let mut rtts: Vec<Duration> = l
+        let rtts = l
             .answered
             .iter()
             .filter(|(t, _)| *t >= since && *t < until)
             .map(|&(_, d)| d)
             .collect();
-        rtts.sort();
-        let lost = sent.saturating_sub(rtts.len());
-        let pct = |p: f64| -> Duration {
-            if sent == 0 {
-                return Duration::ZERO;
-            }
-            let rank = ((sent as f64) * p).ceil() as usize;
-            let idx = rank.clamp(1, sent) - 1;
-            rtts.get(idx).copied().unwrap_or(Duration::MAX)
-        };
-        PingStats {
-            sent,
-            lost,
-            p50: pct(0.50),
-            p99: pct(0.99),
-            max: rtts.last().copied().unwrap_or_default(),
-        }
+        (sent, rtts)
+    }
+
+    /// Latency of the pings sent at or after `since` (and before `until`).
+    pub fn stats(&self, since: Instant, until: Instant) -> PingStats {
+        let (sent, rtts) = self.window(since, until);
+        PingStats::of(sent, rtts)
     }
 
     /// Stops pinging and closes the connection.
     pub fn close(mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        self.wake.take();
         let _ = self.stream.shutdown(std::net::Shutdown::Both);
         for t in self.threads.drain(..) {
             let _ = t.join();

@@ -9,6 +9,7 @@ mod peer;
 mod peer_support;
 mod server;
 mod server_support;
+mod soak;
 mod socks;
 mod support;
 mod wire_vectors;

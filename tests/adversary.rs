@@ -52,6 +52,8 @@ struct Ctx {
     rows: Vec<String>,
     rng: StdRng,
     sampler: PeakSampler,
+    /// The node's outbound peer as getpeerinfo shows it (`127.0.0.1:<anchor port>`).
+    anchor_prefix: String,
 }
 
 /// An attacker host: 127.0.`net`.`host`.
@@ -144,6 +146,19 @@ impl Ctx {
             self.base_threads,
             proc_fds(pid),
             self.base_fds
+        );
+        // Offenders are gone: only the two honest peers are left in getpeerinfo.
+        let others = || {
+            self.peers()
+                .iter()
+                .filter_map(|p| p["addr"].as_str().map(str::to_string))
+                .filter(|a| *a != me && !a.starts_with(&self.anchor_prefix))
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            wait_until(SETTLE, || others().is_empty()),
+            "{name}: offenders still connected: {:?}",
+            others()
         );
         let (peak_threads, peak_neg, peak_fds) = self.sampler.take();
         let rss = proc_status_kb(pid, "VmRSS");
@@ -658,6 +673,7 @@ fn adversarial_suite() {
         anchor,
         rows: Vec::new(),
         sampler: PeakSampler::start(pid),
+        anchor_prefix: anchor_addr.to_string(),
         rng: StdRng::seed_from_u64(0xad0e_5a41),
     };
     eprintln!(

@@ -12,4 +12,7 @@ mod server_support;
 mod soak;
 mod socks;
 mod support;
+mod wire_blocks;
+mod wire_cli;
+mod wire_roundtrip;
 mod wire_vectors;

@@ -11,6 +11,7 @@ pub mod framer;
 pub mod framing;
 pub mod hash;
 pub mod hex;
+pub mod merkle;
 pub mod message;
 pub mod message_header;
 pub mod msg_addr;
@@ -59,7 +60,7 @@ pub use msg_merkleblock::MsgMerkleBlock;
 pub use msg_ping::{MsgPing, MsgPong};
 pub use msg_reject::MsgReject;
 pub use msg_sendcmpct::MsgSendCmpct;
-pub use msg_tx::MsgTx;
+pub use msg_tx::{MsgTx, OutPoint, TxIn, TxInRef, TxOut, TxOutRef, TxRef, Witness};
 pub use msg_version::{MAX_USER_AGENT_LEN, MsgVersion};
 pub use netaddress::{AddrV2, NetAddress, ServiceFlag};
 

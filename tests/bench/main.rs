@@ -6,13 +6,17 @@ use std::process::ExitCode;
 
 mod addrmgr;
 mod peer;
+mod server;
 mod socks;
+mod wire;
 
 /// The benchmark sections, by name.
 const SECTIONS: &[(&str, fn())] = &[
     ("addrmgr", addrmgr::run),
     ("peer", peer::run),
+    ("server", server::run),
     ("socks", socks::run),
+    ("wire", wire::run),
 ];
 
 fn main() -> ExitCode {

@@ -82,6 +82,8 @@ pub fn recv(s: &mut TcpStream) -> Result<Message, btcnode::wire::Error> {
 pub fn handshake(s: &mut TcpStream, we_dialed: bool, nonce: u64) -> Result<(), String> {
     s.set_read_timeout(Some(Duration::from_secs(10)))
         .map_err(|e| e.to_string())?;
+    // Our small writes go out at once, so timings measure the node, not Nagle.
+    s.set_nodelay(true).map_err(|e| e.to_string())?;
     let send = |s: &mut TcpStream, m: &Message| s.write_all(&encode(m)).map_err(|e| e.to_string());
     if we_dialed {
         send(s, &Message::Version(version_msg(nonce)))?;

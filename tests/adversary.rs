@@ -34,7 +34,7 @@ const SLACK: Duration = Duration::from_secs(3);
 const P99_BOUND: Duration = Duration::from_secs(1);
 
 /// Resident memory the node may never exceed during the suite.
-const RSS_BOUND_KB: u64 = 256 * 1024;
+const RSS_BOUND_KB: u64 = 64 * 1024;
 
 /// How long threads and descriptors get to return to their baseline.
 const SETTLE: Duration = Duration::from_secs(15);

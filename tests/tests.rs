@@ -2,6 +2,8 @@
 //! Each module tests one part of the node through its public API with real loopback sockets.
 
 mod addrmgr;
+mod adversary;
+mod adversary_support;
 mod chain;
 mod chain_e2e;
 mod chain_support;
@@ -11,6 +13,7 @@ mod peer;
 mod peer_support;
 mod server;
 mod server_support;
+mod soak;
 mod socks;
 mod support;
 mod wire_blocks;

@@ -1,0 +1,788 @@
+//! The adversarial peer suite: one real `btcnode` process on loopback regtest, two honest
+//! peers that stay connected (one inbound pinging every 200 ms, one the node's only
+//! `--connect` outbound, so it dials nothing else), and a sequence of named attacks, each
+//! from its own loopback host and /24 (127.0.K.x, bound with `socket2`). After each attack:
+//! the node answers RPC, neither honest peer was dropped, the honest ping p99 stayed under
+//! a second, the offenders were disconnected or banned as btcd would, and the node's kernel
+//! threads and descriptors return to their baseline with resident memory bounded. The
+//! attacks run in one test because they share the node and the honest peers; the table it
+//! prints is the suite's outcome (`cargo test --release adversarial -- --nocapture`).
+
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use btcnode::wire::{
+    AddrV2, InvType, InvVect, MAX_ADDR_PER_MSG, MAX_INV_PER_MSG, Message, MsgAddr, MsgGetData,
+    MsgPing, NetAddress, ServiceFlag,
+};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde_json::{Value, json};
+
+use crate::adversary_support::*;
+use crate::server_support::{Node, wait_until};
+
+/// The handshake timeout given to the node (`--peertimeout`), short so silent and dripping
+/// connections are cut within the suite's time.
+const PEER_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Slack on top of a timeout for a busy 2-core machine.
+const SLACK: Duration = Duration::from_secs(3);
+
+/// The honest peer's p99 bound.
+const P99_BOUND: Duration = Duration::from_secs(1);
+
+/// Resident memory the node may never exceed during the suite.
+const RSS_BOUND_KB: u64 = 64 * 1024;
+
+/// How long threads and descriptors get to return to their baseline.
+const SETTLE: Duration = Duration::from_secs(15);
+
+/// One attack: runs against the shared node and calls [`Ctx::check`].
+type Attack = fn(&mut Ctx);
+
+/// The shared state of the run.
+struct Ctx {
+    node: Node,
+    addr: SocketAddr,
+    honest: HonestPeer,
+    anchor: HonestPeer,
+    base_threads: usize,
+    base_fds: usize,
+    rows: Vec<String>,
+    rng: StdRng,
+    sampler: PeakSampler,
+    /// The node's outbound peer as getpeerinfo shows it (`127.0.0.1:<anchor port>`).
+    anchor_prefix: String,
+}
+
+/// Close times for the table: "1.2ms, 40.1ms" ("open" for one never closed).
+fn times(v: &[Option<Duration>]) -> String {
+    v.iter()
+        .map(|d| d.map_or("open".to_string(), |d| format!("{d:.1?}")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An attacker host: 127.0.`net`.`host`.
+fn host(net: u8, host: u8) -> Ipv4Addr {
+    Ipv4Addr::new(127, 0, net, host)
+}
+
+impl Ctx {
+    fn pid(&self) -> u32 {
+        self.node.pid()
+    }
+
+    /// An attacker connection from 127.0.`net`.`h` that has done the handshake.
+    fn ready_attacker(&self, net: u8, h: u8) -> TcpStream {
+        let mut s = connect_from(host(net, h), self.addr).expect("attacker connect");
+        handshake(&mut s, true, 0xbad0 + u64::from(h)).expect("attacker handshake");
+        s
+    }
+
+    fn peers(&self) -> Vec<Value> {
+        self.node
+            .call("getpeerinfo", &[])
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn peers_from(&self, prefix: &str) -> Vec<Value> {
+        self.peers()
+            .into_iter()
+            .filter(|p| p["addr"].as_str().is_some_and(|a| a.starts_with(prefix)))
+            .collect()
+    }
+
+    fn banned(&self) -> Vec<String> {
+        self.node
+            .call("listbanned", &[])
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e["address"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The checks after every attack; `started` is when it began. Adds a row to the table.
+    fn check(&mut self, name: &str, started: Instant, outcome: &str) {
+        // The window: the attack and the second after it (the node may still be working
+        // through what the attacker wrote); then a second more for the last pongs.
+        let ended = Instant::now();
+        std::thread::sleep(Duration::from_secs(2));
+        let alive = self
+            .node
+            .child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none());
+        assert!(alive, "{name}: node exited; log:\n{}", self.node.log_text());
+        let count = self.node.call("getconnectioncount", &[]);
+        assert!(count.as_u64().is_some(), "{name}: {count}");
+        assert_eq!(self.honest.dropped(), None, "{name}: honest peer dropped");
+        assert_eq!(self.anchor.dropped(), None, "{name}: outbound peer dropped");
+        let me = self.honest.local_addr.to_string();
+        assert!(
+            self.peers().iter().any(|p| p["addr"] == json!(me)),
+            "{name}: honest peer missing from getpeerinfo"
+        );
+        assert!(
+            !self.banned().iter().any(|b| b.starts_with("127.0.0.")),
+            "{name}: the honest host was banned"
+        );
+        let st = self.honest.stats(started, ended + Duration::from_secs(1));
+        assert!(
+            st.p99 < P99_BOUND && st.lost == 0,
+            "{name}: honest ping p99 {:?} (lost {} of {})",
+            st.p99,
+            st.lost,
+            st.sent
+        );
+        let pid = self.pid();
+        let t0 = Instant::now();
+        let settled = wait_until(SETTLE, || {
+            proc_threads(pid) <= self.base_threads && proc_fds(pid) <= self.base_fds
+        });
+        let settle = t0.elapsed();
+        assert!(
+            settled,
+            "{name}: threads {} (baseline {}), fds {} (baseline {}) after {SETTLE:?}",
+            proc_threads(pid),
+            self.base_threads,
+            proc_fds(pid),
+            self.base_fds
+        );
+        // Offenders are gone: only the two honest peers are left in getpeerinfo.
+        let others = || {
+            self.peers()
+                .iter()
+                .filter_map(|p| p["addr"].as_str().map(str::to_string))
+                .filter(|a| *a != me && !a.starts_with(&self.anchor_prefix))
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            wait_until(SETTLE, || others().is_empty()),
+            "{name}: offenders still connected: {:?}",
+            others()
+        );
+        let (peak_threads, peak_neg, peak_fds) = self.sampler.take();
+        let rss = proc_status_kb(pid, "VmRSS");
+        assert!(rss < RSS_BOUND_KB, "{name}: rss {rss} kB");
+        let row = format!(
+            "| {name} | {outcome} | {:.1?} | {} / {:.1?} / {:.1?} | {peak_threads} ({peak_neg} handshaking) -> {} | {peak_fds} -> {} | {:.1} MB |",
+            ended - started,
+            st.sent,
+            st.p50,
+            st.p99,
+            proc_threads(pid),
+            proc_fds(pid),
+            rss as f64 / 1024.0,
+        );
+        let _ = settle;
+        // Peaks of the next attack start from here.
+        let _ = self.sampler.take();
+        eprintln!("{row}");
+        self.rows.push(row);
+    }
+}
+
+/// Opens `n` connections from 127.0.`net`.x and runs `f` on each in its own thread,
+/// returning the results in order.
+fn in_parallel<T: Send + 'static>(
+    ctx: &Ctx,
+    net: u8,
+    n: usize,
+    f: impl Fn(usize, TcpStream) -> T + Send + Sync + Clone + 'static,
+) -> Vec<T> {
+    let addr = ctx.addr;
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            let f = f.clone();
+            std::thread::spawn(move || {
+                let s = connect_from(host(net, 1 + (i % 250) as u8), addr).expect("connect");
+                f(i, s)
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|h| h.join().expect("attacker thread"))
+        .collect()
+}
+
+fn attack_garbage(ctx: &mut Ctx) {
+    let t = Instant::now();
+    let seeds: Vec<u64> = (0..8).map(|_| ctx.rng.random()).collect();
+    let closed = in_parallel(ctx, 10, 8, move |i, mut s| {
+        let mut rng = StdRng::seed_from_u64(seeds[i]);
+        let junk: Vec<u8> = (0..4096).map(|_| rng.random()).collect();
+        let _ = s.write_all(&junk);
+        wait_closed(&mut s, SLACK)
+    });
+    assert!(closed.iter().all(Option::is_some), "garbage: {closed:?}");
+    let worst = closed.iter().flatten().max().copied().unwrap_or_default();
+    assert!(
+        ctx.banned().is_empty(),
+        "garbage is dropped, not banned (btcd)"
+    );
+    ctx.check(
+        "random garbage (8 conns x 4 KiB)",
+        t,
+        &format!("all closed by node, slowest {worst:.1?}"),
+    );
+}
+
+fn attack_silent(ctx: &mut Ctx) {
+    let t = Instant::now();
+    let closed = in_parallel(ctx, 11, 8, |_, mut s| {
+        wait_closed(&mut s, PEER_TIMEOUT + SLACK)
+    });
+    assert!(closed.iter().all(Option::is_some), "silent: {closed:?}");
+    let first = closed.iter().flatten().min().copied().unwrap_or_default();
+    let worst = closed.iter().flatten().max().copied().unwrap_or_default();
+    assert!(
+        first + Duration::from_millis(300) >= PEER_TIMEOUT,
+        "closed before the handshake timeout: {first:?}"
+    );
+    ctx.check(
+        "connect and never speak (8 conns)",
+        t,
+        &format!("closed at the handshake timeout, {first:.1?}..{worst:.1?}"),
+    );
+}
+
+fn attack_slowloris(ctx: &mut Ctx) {
+    let t = Instant::now();
+    let closed = in_parallel(ctx, 12, 4, |_, mut s| {
+        let bytes = encode(&Message::Version(version_msg(7)));
+        let start = Instant::now();
+        // One byte a second; the node must cut us at its handshake timeout, not wait for
+        // the whole message (which would take 120 s).
+        for b in bytes {
+            if s.write_all(&[b]).is_err() {
+                break;
+            }
+            if wait_closed(&mut s, Duration::from_secs(1)).is_some() {
+                return Some(start.elapsed());
+            }
+            if start.elapsed() > PEER_TIMEOUT + SLACK {
+                return None;
+            }
+        }
+        None
+    });
+    assert!(closed.iter().all(Option::is_some), "slowloris: {closed:?}");
+    let worst = closed.iter().flatten().max().copied().unwrap_or_default();
+    ctx.check(
+        "slowloris: version header 1 byte/s (4 conns)",
+        t,
+        &format!("cut at the handshake timeout, slowest {worst:.1?}"),
+    );
+}
+
+fn attack_oversized_header(ctx: &mut Ctx) {
+    let t = Instant::now();
+    // Before the handshake: a version announcing 32 MiB.
+    let mut pre = connect_from(host(13, 1), ctx.addr).expect("connect");
+    pre.write_all(&frame_with_len("version", 32 << 20, &[]))
+        .expect("send");
+    let pre_closed = wait_closed(&mut pre, SLACK);
+    // After it: a ping announcing 1 MB (its limit is 8 bytes), a block announcing 33 MB.
+    let mut cases = Vec::new();
+    for (h, cmd, len) in [(2u8, "ping", 1_000_000u32), (3, "block", 33_000_000)] {
+        let mut s = ctx.ready_attacker(13, h);
+        s.write_all(&frame_with_len(cmd, len, &[0u8; 8]))
+            .expect("send");
+        cases.push((cmd, wait_closed(&mut s, SLACK)));
+    }
+    assert!(pre_closed.is_some(), "oversized version not cut");
+    assert!(cases.iter().all(|(_, c)| c.is_some()), "{cases:?}");
+    ctx.check(
+        "headers announcing oversized payloads (3 conns)",
+        t,
+        &format!(
+            "closed on the header, payload never read: {}",
+            times(&[pre_closed, cases[0].1, cases[1].1])
+        ),
+    );
+}
+
+fn inv_payload(count: u64, entries: usize) -> Vec<u8> {
+    let mut p = Vec::with_capacity(3 + entries * 36);
+    p.push(0xfd);
+    p.extend_from_slice(&(count as u16).to_le_bytes());
+    for i in 0..entries {
+        p.extend_from_slice(&1u32.to_le_bytes());
+        let mut h = [0u8; 32];
+        h[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        p.extend_from_slice(&h);
+    }
+    p
+}
+
+fn attack_inv_50001(ctx: &mut Ctx) {
+    let t = Instant::now();
+    let n = MAX_INV_PER_MSG as u64 + 1;
+    // Whole (longer than inv's limit: cut at the header) and with the count lying inside a
+    // payload that fits (cut at the count, before allocating).
+    let mut res = Vec::new();
+    for (h, entries) in [(1u8, n as usize), (2, MAX_INV_PER_MSG)] {
+        let mut s = ctx.ready_attacker(14, h);
+        let _ = s.write_all(&frame("inv", &inv_payload(n, entries)));
+        res.push(wait_closed(&mut s, SLACK));
+    }
+    assert!(res.iter().all(Option::is_some), "inv 50001: {res:?}");
+    ctx.check(
+        "inv with 50,001 entries (2 conns)",
+        t,
+        &format!("disconnected after {}", times(&res)),
+    );
+}
+
+fn addr_payload(count: u64, entries: usize, rng: &mut StdRng) -> Vec<u8> {
+    let mut p = Vec::with_capacity(3 + entries * 30);
+    p.push(0xfd);
+    p.extend_from_slice(&(count as u16).to_le_bytes());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32);
+    for _ in 0..entries {
+        p.extend_from_slice(&now.to_le_bytes());
+        p.extend_from_slice(&1u64.to_le_bytes());
+        // Documentation address (192.0.2.0/24): stored as data at most, never dialed.
+        let mut ip = [0u8; 16];
+        ip[10] = 0xff;
+        ip[11] = 0xff;
+        ip[12..].copy_from_slice(&[192, 0, 2, rng.random()]);
+        p.extend_from_slice(&ip);
+        p.extend_from_slice(&rng.random::<u16>().to_be_bytes());
+    }
+    p
+}
+
+fn attack_addr_1001(ctx: &mut Ctx) {
+    let t = Instant::now();
+    let n = MAX_ADDR_PER_MSG as u64 + 1;
+    let mut res = Vec::new();
+    for (h, entries) in [(1u8, n as usize), (2, MAX_ADDR_PER_MSG)] {
+        let mut s = ctx.ready_attacker(15, h);
+        let p = addr_payload(n, entries, &mut ctx.rng);
+        let _ = s.write_all(&frame("addr", &p));
+        res.push(wait_closed(&mut s, SLACK));
+    }
+    assert!(res.iter().all(Option::is_some), "addr 1001: {res:?}");
+    ctx.check(
+        "addr with 1,001 entries (2 conns)",
+        t,
+        &format!("disconnected after {}", times(&res)),
+    );
+}
+
+fn attack_ping_burst(ctx: &mut Ctx) {
+    let t = Instant::now();
+    let mut s = ctx.ready_attacker(16, 1);
+    let mut burst = Vec::new();
+    for nonce in 0..2000u64 {
+        burst.extend_from_slice(&encode(&Message::Ping(MsgPing { nonce })));
+    }
+    s.write_all(&burst).expect("send burst");
+    let mut pongs = 0;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while pongs < 2000 && Instant::now() < deadline {
+        match recv(&mut s) {
+            Ok(Message::Pong(p)) => {
+                assert_eq!(p.nonce, pongs, "pongs in order");
+                pongs += 1;
+            }
+            Ok(_) => {}
+            Err(e) => panic!("ping burst: {e} after {pongs} pongs"),
+        }
+    }
+    assert_eq!(pongs, 2000);
+    let open = still_open(&mut s, Duration::from_millis(200));
+    assert!(
+        open,
+        "a peer that pings a lot is served, not dropped (btcd, Core)"
+    );
+    drop(s);
+    ctx.check(
+        "burst of 2,000 pings",
+        t,
+        "all 2,000 answered in order, peer kept",
+    );
+}
+
+fn attack_addr_flood(ctx: &mut Ctx) {
+    let t = Instant::now();
+    let mut s = ctx.ready_attacker(17, 1);
+    for _ in 0..20 {
+        let p = addr_payload(1000, 1000, &mut ctx.rng);
+        s.write_all(&frame("addr", &p)).expect("send addr");
+    }
+    // A ping after the flood: its pong means every addr was processed.
+    s.write_all(&encode(&Message::Ping(MsgPing { nonce: 42 })))
+        .expect("ping");
+    loop {
+        match recv(&mut s).expect("flooder kept") {
+            Message::Pong(p) if p.nonce == 42 => break,
+            _ => {}
+        }
+    }
+    let me = ctx.peers_from("127.0.17.");
+    assert_eq!(me.len(), 1);
+    let limited = me[0]["addr_rate_limited"].as_u64().unwrap_or(0);
+    let processed = me[0]["addr_processed"].as_u64().unwrap_or(0);
+    assert!(
+        limited >= 19_000 && processed <= 1_100,
+        "processed {processed}, rate-limited {limited}"
+    );
+    drop(s);
+    ctx.check(
+        "addr flood: 20 x 1,000 fresh addresses",
+        t,
+        &format!("token bucket: {processed} processed, {limited} dropped; peer kept (Core)"),
+    );
+}
+
+fn attack_unknown_commands(ctx: &mut Ctx) {
+    let t = Instant::now();
+    let mut s = ctx.ready_attacker(18, 1);
+    let mut buf = Vec::new();
+    for i in 0..5000u32 {
+        let cmd = format!("junk{:08}", i);
+        buf.extend_from_slice(&frame(&cmd, &i.to_le_bytes().repeat(25)));
+    }
+    s.write_all(&buf).expect("send");
+    s.write_all(&encode(&Message::Ping(MsgPing { nonce: 43 })))
+        .expect("ping");
+    loop {
+        match recv(&mut s).expect("kept") {
+            Message::Pong(p) if p.nonce == 43 => break,
+            _ => {}
+        }
+    }
+    drop(s);
+    ctx.check(
+        "5,000 unknown commands",
+        t,
+        "ignored (btcd, Core), peer kept and answering",
+    );
+}
+
+fn attack_getdata_flood(ctx: &mut Ctx) {
+    let t = Instant::now();
+    let mut s = ctx.ready_attacker(19, 1);
+    let inv_list: Vec<InvVect> = (0..MAX_INV_PER_MSG)
+        .map(|i| {
+            let mut h = [0u8; 32];
+            h[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            InvVect::new(InvType::TX, btcnode::wire::Hash(h))
+        })
+        .collect();
+    let msg = encode(&Message::GetData(MsgGetData { inv_list }));
+    let mut sent = 0;
+    for _ in 0..10 {
+        if s.write_all(&msg).is_err() {
+            break;
+        }
+        sent += 1;
+    }
+    let closed = wait_closed(&mut s, SLACK);
+    assert!(closed.is_some(), "getdata flooder not disconnected");
+    assert!(
+        wait_until(SLACK, || ctx
+            .banned()
+            .contains(&"127.0.19.1/32".to_string())),
+        "getdata flooder not banned: {:?}",
+        ctx.banned()
+    );
+    // Banned: a new connection from that host is closed at once.
+    let mut again = connect_from(host(19, 1), ctx.addr).expect("connect");
+    let refused = wait_closed(&mut again, SLACK);
+    assert!(refused.is_some(), "banned host admitted");
+    ctx.check(
+        "getdata flood (full 50,000-entry getdata)",
+        t,
+        &format!(
+            "disconnected and banned (score 99 per full getdata, btcd; {sent} written), reconnect refused"
+        ),
+    );
+}
+
+fn attack_repeated_getaddr(ctx: &mut Ctx) {
+    let t = Instant::now();
+    // Feeders give the book eight addresses, one each (a fresh peer's token bucket holds
+    // one; getaddr returns 23% of the book), so getaddr has something to answer with. They
+    // are data only: the node runs with --connect and dials nothing but its anchor.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32);
+    for i in 0..8u8 {
+        let mut feeder = ctx.ready_attacker(20, 10 + i);
+        let na = NetAddress {
+            timestamp: now - 3 * 3600,
+            services: ServiceFlag::NODE_NETWORK,
+            addr: AddrV2::Ipv4([11, 20 + i, 1, 1].into()),
+            port: 8333,
+        };
+        let mut buf = encode(&Message::Addr(MsgAddr {
+            addr_list: vec![na],
+        }));
+        buf.extend_from_slice(&encode(&Message::Ping(MsgPing { nonce: 45 })));
+        feeder.write_all(&buf).expect("feed");
+        while !matches!(recv(&mut feeder), Ok(Message::Pong(_)) | Err(_)) {}
+    }
+    assert!(
+        wait_until(SLACK, || ctx
+            .node
+            .call("getnodeaddresses", &[json!(0)])
+            .as_array()
+            .is_some_and(|l| !l.is_empty())),
+        "the fed addresses did not reach the book"
+    );
+    let mut s = ctx.ready_attacker(20, 1);
+    let mut buf = Vec::new();
+    for _ in 0..200 {
+        buf.extend_from_slice(&encode(&Message::GetAddr));
+    }
+    buf.extend_from_slice(&encode(&Message::Ping(MsgPing { nonce: 44 })));
+    s.write_all(&buf).expect("send");
+    let mut answers = 0;
+    loop {
+        match recv(&mut s).expect("kept") {
+            Message::Addr(_) | Message::AddrV2(_) => answers += 1,
+            Message::Pong(p) if p.nonce == 44 => break,
+            _ => {}
+        }
+    }
+    assert_eq!(answers, 1, "{answers} answers to 200 getaddr");
+    drop(s);
+    ctx.check(
+        "200 repeated getaddr",
+        t,
+        &format!("{answers} answer: once per connection (btcd), peer kept"),
+    );
+}
+
+fn attack_version_twice(ctx: &mut Ctx) {
+    let t = Instant::now();
+    let mut s = ctx.ready_attacker(21, 1);
+    s.write_all(&encode(&Message::Version(version_msg(99))))
+        .expect("send");
+    let mut rejected = false;
+    loop {
+        match recv(&mut s) {
+            Ok(Message::Reject(r)) => rejected |= r.cmd == "version",
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    assert!(rejected, "no reject for the duplicate version");
+    ctx.check(
+        "version sent twice",
+        t,
+        "reject(duplicate) and disconnect (btcd)",
+    );
+}
+
+fn attack_churn(ctx: &mut Ctx) {
+    // 1,000 connections in 20 s from 100 hosts of 127.0.22.0/24, 10 workers. Each sends a
+    // version and closes at once. gVisor's loopback stalls after ~1,000 rapid connects
+    // whose client closes first, so the workers pace themselves to 50/s.
+    let t = Instant::now();
+    let addr = ctx.addr;
+    let workers: Vec<_> = (0..10u64)
+        .map(|w| {
+            std::thread::spawn(move || {
+                let mut ok = 0;
+                for i in 0..100u64 {
+                    let due = t + Duration::from_millis(20 * (i * 10 + w));
+                    if let Some(d) = due.checked_duration_since(Instant::now()) {
+                        std::thread::sleep(d);
+                    }
+                    let h = 1 + ((w * 100 + i) % 100) as u8;
+                    if let Ok(mut s) = connect_from(host(22, h), addr) {
+                        let _ = s.write_all(&encode(&Message::Version(version_msg(i))));
+                        ok += 1;
+                    }
+                }
+                ok
+            })
+        })
+        .collect();
+    let ok: usize = workers.into_iter().map(|w| w.join().expect("worker")).sum();
+    let took = t.elapsed();
+    assert!(ok >= 990, "only {ok} of 1,000 connects succeeded");
+    assert!(took < Duration::from_secs(25), "churn took {took:?}");
+    assert!(
+        wait_until(SETTLE, || ctx.peers_from("127.0.22.").is_empty()),
+        "churned peers left behind"
+    );
+    ctx.check(
+        "churn: 1,000 connect+close in 20 s",
+        t,
+        &format!("{ok} connects, none left behind"),
+    );
+}
+
+fn attack_half_open(ctx: &mut Ctx) {
+    // 1,000 half-open handshakes (version, never verack) from 127.1.2.0/24: at most 8 at a
+    // time are admitted (the per-/24 handshake cap), the rest are refused at accept, and the
+    // admitted ones are cut at the handshake timeout.
+    let t = Instant::now();
+    let addr = ctx.addr;
+    let workers: Vec<_> = (0..50u32)
+        .map(|w| {
+            std::thread::spawn(move || {
+                let mut times = Vec::new();
+                for i in 0..20u32 {
+                    let h = 1 + ((w * 20 + i) % 250) as u8;
+                    let Ok(mut s) = connect_from(Ipv4Addr::new(127, 1, 2, h), addr) else {
+                        times.push(None);
+                        continue;
+                    };
+                    let _ = s.write_all(&encode(&Message::Version(version_msg(u64::from(i)))));
+                    times.push(wait_closed(&mut s, PEER_TIMEOUT + SLACK + SLACK));
+                }
+                times
+            })
+        })
+        .collect();
+    let pid = ctx.pid();
+    let mut max_pending = 0;
+    while workers.iter().any(|w| !w.is_finished()) {
+        max_pending = max_pending.max(proc_threads_named(pid, "-neg"));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let times: Vec<Option<Duration>> = workers
+        .into_iter()
+        .flat_map(|w| w.join().expect("worker"))
+        .collect();
+    assert_eq!(times.len(), 1000);
+    assert!(
+        times.iter().all(Option::is_some),
+        "a half-open conn was never closed"
+    );
+    assert!(max_pending <= 8, "{max_pending} pending from one /24");
+    let cut = times
+        .iter()
+        .flatten()
+        .filter(|d| **d + Duration::from_millis(300) >= PEER_TIMEOUT)
+        .count();
+    ctx.check(
+        "1,000 half-open handshakes from one /24",
+        t,
+        &format!(
+            "at most {max_pending} admitted at once, {} refused at accept, {cut} cut at the timeout",
+            1000 - cut
+        ),
+    );
+}
+
+#[test]
+fn adversarial_suite() {
+    let anchor_l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let anchor_addr = anchor_l.local_addr().expect("addr");
+    let node = Node::start(
+        "adversary",
+        &[
+            format!("--connect={anchor_addr}"),
+            format!("--peertimeout={}", PEER_TIMEOUT.as_secs()),
+            "--debuglevel=info".to_string(),
+        ],
+    );
+    let addr: SocketAddr = ([127, 0, 0, 1], node.port).into();
+    anchor_l.set_nonblocking(false).expect("blocking listener");
+    let anchor = HonestPeer::accept(&anchor_l, Duration::from_millis(500)).expect("anchor");
+    let honest = HonestPeer::dial(Ipv4Addr::LOCALHOST, addr, Duration::from_millis(200))
+        .expect("honest peer");
+    assert!(wait_until(Duration::from_secs(10), || node
+        .call("getconnectioncount", &[])
+        == json!(2)));
+    std::thread::sleep(Duration::from_secs(1));
+    let pid = node.pid();
+    let mut ctx = Ctx {
+        base_threads: proc_threads(pid),
+        base_fds: proc_fds(pid),
+        node,
+        addr,
+        honest,
+        anchor,
+        rows: Vec::new(),
+        sampler: PeakSampler::start(pid),
+        anchor_prefix: anchor_addr.to_string(),
+        rng: StdRng::seed_from_u64(0xad0e_5a41),
+    };
+    eprintln!(
+        "baseline: {} threads, {} fds, {} kB rss",
+        ctx.base_threads,
+        ctx.base_fds,
+        proc_status_kb(pid, "VmRSS")
+    );
+    let suite_start = Instant::now();
+    let attacks: &[(&str, Attack)] = &[
+        ("garbage", attack_garbage),
+        ("silent", attack_silent),
+        ("slowloris", attack_slowloris),
+        ("oversized_header", attack_oversized_header),
+        ("inv_50001", attack_inv_50001),
+        ("addr_1001", attack_addr_1001),
+        ("ping_burst", attack_ping_burst),
+        ("addr_flood", attack_addr_flood),
+        ("unknown_commands", attack_unknown_commands),
+        ("getdata_flood", attack_getdata_flood),
+        ("repeated_getaddr", attack_repeated_getaddr),
+        ("version_twice", attack_version_twice),
+        ("churn", attack_churn),
+        ("half_open", attack_half_open),
+    ];
+    // ADVERSARY=name,name runs a subset.
+    let only = std::env::var("ADVERSARY").ok();
+    for (name, f) in attacks {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|n| n == *name))
+        {
+            continue;
+        }
+        eprintln!("attack {name}");
+        f(&mut ctx);
+    }
+    let whole = ctx.honest.stats(suite_start, Instant::now());
+    eprintln!(
+        "\n| attack | outcome | took | honest pings / p50 / p99 | node threads peak -> after | fds peak -> after | rss after |\n|---|---|---|---|---|---|---|"
+    );
+    for r in &ctx.rows {
+        eprintln!("{r}");
+    }
+    eprintln!(
+        "whole suite: {:.0?}, honest peer {} pings, p50 {:.1?}, p99 {:.1?}, max {:.1?}, lost {}; node peak rss {} kB",
+        suite_start.elapsed(),
+        whole.sent,
+        whole.p50,
+        whole.p99,
+        whole.max,
+        whole.lost,
+        proc_status_kb(ctx.pid(), "VmHWM")
+    );
+    // The node dialed nothing but its anchor (the suite fed it addresses as data).
+    let log = ctx.node.log_text();
+    let stray: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("outbound") && !l.contains(&ctx.anchor_prefix))
+        .collect();
+    assert!(stray.is_empty(), "outbound beyond the anchor: {stray:?}");
+    let Ctx {
+        mut node,
+        honest,
+        anchor,
+        ..
+    } = ctx;
+    honest.close();
+    anchor.close();
+    assert!(node.stop().success());
+}

@@ -229,11 +229,8 @@ impl Server {
             server_tx: tx.clone(),
             quit: quit_rx.clone(),
             listening: !listen_addrs.is_empty(),
-<<<<<<< HEAD
             listen_port: listen_addrs.first().map(|a| a.port()),
-=======
             sync_tx: Some(sync_handle.sender()),
->>>>>>> chain
         });
 
         let mut peer_cfg = peer::Config::new(config.network);

@@ -130,14 +130,11 @@ pub struct PeerContext {
     pub quit: Receiver<()>,
     /// Whether we accept inbound connections (we advertise our address only then).
     pub listening: bool,
-<<<<<<< HEAD
     /// The port of our first listener, for the address peers see us at.
     pub listen_port: Option<u16>,
-=======
     /// The `sync` thread's channel (headers sync and serving); `None` answers as a node
     /// without a chain.
     pub sync_tx: Option<Sender<SyncMsg>>,
->>>>>>> chain
 }
 
 impl PeerContext {

@@ -749,13 +749,27 @@ fn tiny_server_channel_survives_connect_flood() {
             })
         })
         .collect();
-    for _ in 0..20 {
+    // Meanwhile the server thread calls the connection manager (addnode onetry) while the
+    // dials it starts wait to hand their connections over the full channel, and it still
+    // answers every query.
+    let control = server.control();
+    let target = format!("127.0.0.1:{port}");
+    for i in 0..20 {
         server.dump(); // never blocks, even with the channel full
-        std::thread::sleep(Duration::from_millis(20));
+        let t = target.clone();
+        let r = control.query(move |s| {
+            if i % 2 == 0 {
+                s.add_node(&t, btcnode::rpc::AddNodeCommand::OneTry).is_ok()
+            } else {
+                s.peers.len() <= 3
+            }
+        });
+        assert_eq!(r.ok(), Some(true), "query {i}");
     }
     for f in floods {
         f.join().expect("flood thread");
     }
+    assert_eq!(control.query(|s| s.peers.len() <= 3).ok(), Some(true));
     // Stop on another thread so a wedged server fails the test instead of hanging it.
     let (done_tx, done_rx) = crossbeam_channel::bounded(1);
     let stopper = std::thread::spawn(move || {

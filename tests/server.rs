@@ -327,7 +327,12 @@ fn three_node_net_counts_and_dump() {
         // Queue depths and what the peer waits for (stall deadlines, or none owed).
         assert!(line.contains("| queues: output "), "{line}");
         assert!(line.contains(" send ") && line.contains(" inv "), "{line}");
-        assert!(line.contains("| waits for: "), "{line}");
+        // Nothing is owed by these peers (or, once the chain syncs headers, a `headers`
+        // deadline relative to now).
+        assert!(
+            line.contains("| waits for: no response;") || line.contains("| waits for: headers in "),
+            "{line}"
+        );
     }
 }
 

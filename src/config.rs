@@ -207,6 +207,9 @@ pub struct Config {
     pub rpc_pass: Option<String>,
     /// `--norpc`.
     pub no_rpc: bool,
+    /// Capacity of the server thread's message channel (not a flag: tests shrink it to
+    /// prove nothing waits on the server thread while it waits on them).
+    pub server_queue_len: usize,
 }
 
 /// What the command line asks for.
@@ -741,6 +744,7 @@ fn build(m: &getopts::Matches, configfile: Option<PathBuf>) -> Result<Config, Co
         rpc_user,
         rpc_pass,
         no_rpc,
+        server_queue_len: crate::server::SERVER_QUEUE_LEN,
     })
 }
 

@@ -24,9 +24,11 @@
 //! |---|---|---|
 //! | `btcnode` (main) | btcdMain | after the server has stopped and joined everything |
 //! | `server` | server.peerHandler | quit, after all peers are done |
+//! | `reaper` | server.peerDoneHandler (one for all peers) | quit, after joining every disconnected peer's threads |
 //! | `connmgr` | ConnManager.connHandler | quit |
 //! | `listen-N` | ConnManager.listenHandler | stop flag; a self-connect wakes accept() |
 //! | `dial-N` | `go cm.Connect(c)` | the dial succeeded or failed (short-lived) |
+//! | `seed-N` | `go` lookup in connmgr.SeedFromDNS | after its DNS seed lookup |
 //! | `addrmgr` | AddrManager.addressHandler | quit, after the final save |
 //! | `sync` | netsync.SyncManager | quit |
 //! | `rpc` / `rpc-N` | rpcserver | quit |

@@ -380,6 +380,47 @@ fn stall_of_each_expected_response_disconnects() {
 }
 
 #[test]
+fn debug_state_shows_queue_depths_and_deadlines() {
+    let _g = SERIAL.lock();
+    let mut cfg = test_config();
+    cfg.trickle_interval = Duration::from_secs(3600); // inventory stays queued
+    cfg.stall_response_timeout = Duration::from_secs(20);
+    let (p, mut remote) = scripted(&cfg, true);
+    remote.handshake(true);
+    let idle = p.debug_state();
+    assert_eq!(
+        (idle.output_chan, idle.send_queue, idle.pending_inv),
+        (0, 0, 0)
+    );
+    assert!(idle.waits.is_empty(), "{idle:?}");
+    for i in 0..5u8 {
+        p.queue_inventory(InvVect::new(InvType::TX, hash(i)));
+    }
+    let sent = Instant::now();
+    p.push_get_headers_msg(&[hash(1)], Hash::ZERO)
+        .expect("push");
+    remote.recv_until("getheaders");
+    assert!(wait_until(LONG, || {
+        let d = p.debug_state();
+        d.pending_inv == 5 && !d.waits.is_empty()
+    }));
+    let d = p.debug_state();
+    assert_eq!(d.waits.len(), 1, "{d:?}");
+    let (owed, deadline) = d.waits[0];
+    assert_eq!(owed.command(), "headers");
+    // getheaders waits three times the response timeout.
+    assert!(
+        deadline >= sent + Duration::from_secs(60)
+            && deadline <= Instant::now() + Duration::from_secs(60)
+    );
+    let rel = d.waits_relative(sent);
+    assert!(rel[0].starts_with("headers in "), "{rel:?}");
+    p.disconnect();
+    p.wait_for_disconnect();
+    assert_eq!(p.debug_state().pending_inv, 0);
+}
+
+#[test]
 fn answered_request_does_not_stall() {
     let _g = SERIAL.lock();
     let cfg = stall_config();

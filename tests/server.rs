@@ -324,6 +324,15 @@ fn three_node_net_counts_and_dump() {
             line.contains("inbound") && line.contains("version 70016"),
             "{line}"
         );
+        // Queue depths and what the peer waits for (stall deadlines, or none owed).
+        assert!(line.contains("| queues: output "), "{line}");
+        assert!(line.contains(" send ") && line.contains(" inv "), "{line}");
+        // Nothing is owed by these peers (or, once the chain syncs headers, a `headers`
+        // deadline relative to now).
+        assert!(
+            line.contains("| waits for: no response;") || line.contains("| waits for: headers in "),
+            "{line}"
+        );
     }
 }
 
@@ -694,4 +703,100 @@ fn outbound_goes_through_the_socks_proxy() {
         b.log_text()
     );
     assert!(wait_until(Duration::from_secs(10), || connect_count(&a) == 1));
+}
+
+/// Names of this process's threads.
+fn own_thread_names() -> Vec<String> {
+    btcnode::server::state::thread_names()
+}
+
+/// The server thread waits on the connection manager and on peers' queues while listeners,
+/// dials and peer handlers wait on the server's channel. With that channel shrunk to one
+/// message, a flood of inbound connects and closes plus refused and retried outbound
+/// requests (release_request calls connmgr from the server thread) must neither wedge the
+/// node nor stop it from shutting down and joining everything.
+#[test]
+fn tiny_server_channel_survives_connect_flood() {
+    // In process: hold the peer tests' lock so their peer-thread counts stay exact.
+    let _g = crate::peer_support::SERIAL.lock();
+    let baseline_peers = crate::peer_support::peer_thread_count();
+    let dir = temp_dir("flood");
+    let port = free_port();
+    let mut args = vec![
+        "--regtest".to_string(),
+        format!("--datadir={}", dir.display()),
+        format!("--listen=127.0.0.1:{port}"),
+        "--norpc".to_string(),
+        "--nodnsseed".to_string(),
+        "--maxpeers=3".to_string(),
+        "--peertimeout=2s".to_string(),
+    ];
+    // Persistent requests to ourselves: each is an outbound and an inbound connection, most
+    // refused at max peers (and so released to the connection manager and retried).
+    for _ in 0..6 {
+        args.push(format!("--connect=127.0.0.1:{port}"));
+    }
+    let btcnode::config::Command::Run(mut config) =
+        btcnode::config::parse_args(&args).expect("args")
+    else {
+        panic!("not a run command")
+    };
+    config.server_queue_len = 1;
+    let server = btcnode::server::Server::start(*config, Box::new(|| {})).expect("start");
+    let floods: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(move || {
+                for _ in 0..50 {
+                    if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                        drop(s);
+                    }
+                }
+            })
+        })
+        .collect();
+    // Meanwhile the server thread calls the connection manager (addnode onetry) while the
+    // dials it starts wait to hand their connections over the full channel, and it still
+    // answers every query.
+    let control = server.control();
+    let target = format!("127.0.0.1:{port}");
+    for i in 0..20 {
+        server.dump(); // never blocks, even with the channel full
+        let t = target.clone();
+        let r = control.query(move |s| {
+            if i % 2 == 0 {
+                s.add_node(&t, btcnode::rpc::AddNodeCommand::OneTry).is_ok()
+            } else {
+                s.peers.len() <= 3
+            }
+        });
+        assert_eq!(r.ok(), Some(true), "query {i}");
+    }
+    for f in floods {
+        f.join().expect("flood thread");
+    }
+    assert_eq!(control.query(|s| s.peers.len() <= 3).ok(), Some(true));
+    // Stop on another thread so a wedged server fails the test instead of hanging it.
+    let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+    let stopper = std::thread::spawn(move || {
+        server.stop_and_join();
+        let _ = done_tx.send(());
+    });
+    assert!(
+        done_rx.recv_timeout(Duration::from_secs(60)).is_ok(),
+        "server did not stop: threads {:?}",
+        own_thread_names()
+    );
+    stopper.join().expect("stopper");
+    let names = own_thread_names();
+    assert!(
+        !names.iter().any(|n| n == "server" || n == "reaper"),
+        "{names:?}"
+    );
+    assert!(
+        crate::peer_support::wait_until(Duration::from_secs(5), || {
+            crate::peer_support::peer_thread_count() <= baseline_peers
+        }),
+        "peer threads left: {:?}",
+        own_thread_names()
+    );
 }

@@ -19,7 +19,7 @@
 
 use std::net::TcpStream;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -44,7 +44,7 @@ use super::send_queue::{
     DuplicateRequestFilter, InvAction, InvTrickle, MAX_ADDR_PER_MSG, MAX_KNOWN_INVENTORY,
     MAX_SEND_BATCH, SendQueue, choose_addresses,
 };
-use super::stall::StallTracker;
+use super::stall::{Expected, StallTracker};
 
 use super::negotiate::{REJECT_DUPLICATE, REJECT_MALFORMED};
 
@@ -139,6 +139,38 @@ pub struct StatsSnap {
     pub wants_addrv2: bool,
 }
 
+/// What a peer has queued and what it waits for, for state dumps ([`Peer::debug_state`]).
+/// Copied out under short locks; the depths come from counters `pN-queue` keeps current.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DebugState {
+    /// Items on the output channel not yet taken by `pN-queue` (plus any queued before it
+    /// started).
+    pub output_chan: usize,
+    /// Messages waiting in `pN-queue`'s send queue behind the batch with `pN-out`.
+    pub send_queue: usize,
+    /// Inventory vectors waiting for the next trickle.
+    pub pending_inv: usize,
+    /// Responses owed by the remote, each with its stall deadline (without handler offsets),
+    /// in the order of [`Expected`].
+    pub waits: Vec<(Expected, Instant)>,
+}
+
+impl DebugState {
+    /// The owed responses as `command in 12.3s` (or `command overdue 1.0s`) relative to `now`.
+    pub fn waits_relative(&self, now: Instant) -> Vec<String> {
+        self.waits
+            .iter()
+            .map(|&(e, d)| {
+                if d >= now {
+                    format!("{} in {:.1}s", e.command(), (d - now).as_secs_f64())
+                } else {
+                    format!("{} overdue {:.1}s", e.command(), (now - d).as_secs_f64())
+                }
+            })
+            .collect()
+    }
+}
+
 struct Inner {
     id: u64,
     inbound: bool,
@@ -156,6 +188,10 @@ struct Inner {
     output_rx: Receiver<QueueItem>,
     /// Response deadlines, fed by `pN-in` and `pN-out` directly and checked by `pN-stall`.
     stall: Mutex<StallTracker>,
+    /// Depth of `pN-queue`'s send queue, stored by it after each step (for dumps only).
+    send_queue_len: AtomicUsize,
+    /// Depth of `pN-queue`'s inventory trickle, stored likewise.
+    pending_inv_len: AtomicUsize,
     /// Set by `pN-queue` before its final drain; a sender that sees it drains by itself.
     queue_done: AtomicBool,
     /// Items queued before `pN-queue` runs (during the handshake, for example by an
@@ -252,6 +288,8 @@ impl Peer {
             output_tx,
             output_rx,
             stall: Mutex::new(StallTracker::new(cfg.stall_response_timeout)),
+            send_queue_len: AtomicUsize::new(0),
+            pending_inv_len: AtomicUsize::new(0),
             queue_done: AtomicBool::new(false),
             early: Mutex::new(Some(Vec::new())),
             flags: Mutex::new(Flags {
@@ -492,6 +530,19 @@ impl Peer {
             witness_enabled: f.witness_enabled,
             send_headers_preferred: f.send_headers_preferred,
             wants_addrv2: f.wants_addrv2,
+        }
+    }
+
+    /// Queue depths and owed responses, for state dumps. Each lock is held only to copy a
+    /// value out, never across a blocking call.
+    pub fn debug_state(&self) -> DebugState {
+        let inner = &self.inner;
+        let early = inner.early.lock().as_ref().map_or(0, Vec::len);
+        DebugState {
+            output_chan: inner.output_rx.len() + early,
+            send_queue: inner.send_queue_len.load(Ordering::Relaxed),
+            pending_inv: inner.pending_inv_len.load(Ordering::Relaxed),
+            waits: inner.stall.lock().pending(),
         }
     }
 
@@ -1248,6 +1299,10 @@ fn queue_handler(p: &Peer, send_tx: Sender<Vec<OutMsg>>) {
         }
     }
     'run: loop {
+        inner.send_queue_len.store(queue.len(), Ordering::Relaxed);
+        inner
+            .pending_inv_len
+            .store(trickle.len(), Ordering::Relaxed);
         // An idle peer's queue thread sleeps until something arrives: the trickle ticker is
         // only watched while inventory waits, the writer only while messages wait.
         let trickle_rx = if trickle.is_empty() {
@@ -1300,6 +1355,8 @@ fn queue_handler(p: &Peer, send_tx: Sender<Vec<OutMsg>>) {
     for m in queue.drain() {
         fire(m.done);
     }
+    inner.send_queue_len.store(0, Ordering::Relaxed);
+    inner.pending_inv_len.store(0, Ordering::Relaxed);
 }
 
 /// Runs on thread `pN-out`: btcd's `outHandler`. Writes each batch handed over by

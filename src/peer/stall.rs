@@ -112,6 +112,15 @@ impl StallTracker {
         self.pending[e.index()]
     }
 
+    /// Every response owed, with its deadline (without handler offsets), in a fixed order.
+    /// For state dumps: callers copy this out and release the lock before formatting.
+    pub fn pending(&self) -> Vec<(Expected, Instant)> {
+        ALL_EXPECTED
+            .into_iter()
+            .filter_map(|e| self.pending[e.index()].map(|d| (e, d)))
+            .collect()
+    }
+
     /// Whether no response is owed.
     pub fn is_idle(&self) -> bool {
         self.pending.iter().all(Option::is_none)
@@ -222,6 +231,24 @@ mod tests {
             assert_eq!(s.on_tick(t0 + secs(late - 1)), None, "{sent} just in time");
             assert_eq!(s.on_tick(t0 + secs(late)), Some(owed), "{sent} overdue");
         }
+    }
+
+    #[test]
+    fn pending_lists_owed_responses() {
+        let t0 = Instant::now();
+        let mut s = StallTracker::new(secs(10));
+        assert!(s.pending().is_empty());
+        s.on_send("version", t0);
+        s.on_send("getheaders", t0 + secs(1));
+        assert_eq!(
+            s.pending(),
+            vec![
+                (Expected::VerAck, t0 + secs(10)),
+                (Expected::Headers, t0 + secs(31))
+            ]
+        );
+        s.on_receive("verack");
+        assert_eq!(s.pending(), vec![(Expected::Headers, t0 + secs(31))]);
     }
 
     #[test]

@@ -13,6 +13,15 @@
 //! control requests from the RPC workers (closures run with `&mut ServerState`, answered
 //! through a one-slot reply channel).
 //!
+//! No wait cycle through that channel: the server thread never blocks on a thread that may
+//! itself be waiting to send to it. Its calls into the connection manager wait only for the
+//! `connmgr` thread, which never calls back (the connection callbacks run on `listen-N` and
+//! `dial-N`) and answers with `try_send`; its `queue_message` calls wait only for `pN-queue`,
+//! which never sends to the server; peer handlers hold no lock the server thread takes while
+//! they send. Senders that must be heard (connections, handshakes, bans) wait while the
+//! channel is full, selecting on quit so a stop always frees them; notifications the node can
+//! do without (addresses to relay) are dropped when it is full. `SIGUSR1` dumps never block.
+//!
 //! Shutdown (SIGINT, SIGTERM or the `stop` RPC) drops the quit sender; the server thread then
 //! stops in order (listeners and connection manager, peers, the reaper, the address
 //! manager's final save), joins everything it started and closes the signal loop, after which
@@ -212,7 +221,7 @@ impl Server {
         }
 
         let (shutdown, quit_rx) = Shutdown::new();
-        let (tx, rx) = bounded(SERVER_QUEUE_LEN);
+        let (tx, rx) = bounded(config.server_queue_len.max(1));
         let mut state = ServerState::new(config.clone(), addrmgr.clone());
         let started_at = state.started_at;
         let chain = sync::open_chain(&config);

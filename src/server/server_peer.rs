@@ -138,7 +138,9 @@ pub struct PeerContext {
 }
 
 impl PeerContext {
-    /// Sends `msg` to the server thread, giving up if the node is stopping.
+    /// Sends `msg` to the server thread, waiting while its channel is full (pushing back
+    /// on the sender) and giving up if the node is stopping. For messages that must arrive:
+    /// new connections, handshakes, bans.
     pub fn send(&self, msg: ServerMsg) {
         select! {
             send(self.server_tx, msg) -> _ => {},
@@ -157,6 +159,17 @@ impl PeerContext {
             recv(self.quit) -> _ => {},
         }
         true
+    }
+
+    /// Sends a notification the node can do without (addresses to relay) only if the
+    /// server thread's channel has room; otherwise drops it with a debug log, so a peer
+    /// never waits on a busy server for it.
+    pub fn try_send(&self, msg: ServerMsg, what: &str) {
+        if let Err(e) = self.server_tx.try_send(msg)
+            && e.is_full()
+        {
+            log::debug!("server busy: dropping {what}");
+        }
     }
 }
 
@@ -329,10 +342,13 @@ impl ServerPeer {
                 .filter(|a| u64::from(a.timestamp) + ADDR_RELAY_MAX_AGE.as_secs() >= now_unix)
                 .collect();
             if !fresh.is_empty() {
-                self.ctx.send(ServerMsg::RelayAddrs {
-                    from: p.id(),
-                    addrs: fresh,
-                });
+                self.ctx.try_send(
+                    ServerMsg::RelayAddrs {
+                        from: p.id(),
+                        addrs: fresh,
+                    },
+                    "addresses to relay",
+                );
             }
         }
     }

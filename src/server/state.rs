@@ -504,6 +504,11 @@ impl ServerState {
                 .filter(|n| n.starts_with(&prefix))
                 .map(String::as_str)
                 .collect();
+            let dbg = e.peer.debug_state();
+            let mut waits = dbg.waits_relative(now);
+            if waits.is_empty() {
+                waits.push("no response".to_string());
+            }
             let st = e.sp.state.lock();
             let fmt_recent = |q: &std::collections::VecDeque<(String, SystemTime)>| {
                 q.iter()
@@ -529,7 +534,7 @@ impl ServerState {
                 "no ping in flight".to_string()
             };
             log::info!(
-                "dump peer {} {} {} threads [{}] version {} ({}) ready {} | sent {} B, recv {} B | last sent: {} | last recv: {} | waits for: {} | ban score {} | addr processed {} rate-limited {}{}{}",
+                "dump peer {} {} {} threads [{}] version {} ({}) ready {} | sent {} B, recv {} B | queues: output {} send {} inv {} | last sent: {} | last recv: {} | waits for: {}; {} | ban score {} | addr processed {} rate-limited {}{}{}",
                 s.id,
                 s.addr,
                 if s.inbound { "inbound" } else { "outbound" },
@@ -539,8 +544,12 @@ impl ServerState {
                 e.ready,
                 s.bytes_sent,
                 s.bytes_received,
+                dbg.output_chan,
+                dbg.send_queue,
+                dbg.pending_inv,
                 fmt_recent(&st.recent_sent),
                 fmt_recent(&st.recent_recv),
+                waits.join(", "),
                 ping,
                 st.ban_score.int(now),
                 st.addr_processed,

@@ -432,3 +432,59 @@ impl Message {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_payload_lengths_are_btcds() {
+        let pver = 70016;
+        for (cmd, max) in [
+            ("version", 358),
+            ("verack", 0),
+            ("ping", 8),
+            ("pong", 8),
+            ("addr", 30_009),
+            ("addrv2", 531_009),
+            ("inv", 1_800_009),
+            ("getdata", 1_800_009),
+            ("getblocks", 16_045),
+            ("getheaders", 16_045),
+            ("headers", 162_009),
+            ("block", 4_000_000),
+            ("tx", 4_000_000),
+            ("feefilter", 8),
+            ("filterload", 36_012),
+            ("filteradd", 529),
+            ("getcfilters", 37),
+            ("cfilter", 262_182),
+            ("cfheaders", 64_074),
+            ("getcfcheckpt", 33),
+            ("sendcmpct", 9),
+            ("whatever", MAX_MESSAGE_PAYLOAD),
+        ] {
+            assert_eq!(max_payload_length(cmd, pver), max, "{cmd}");
+        }
+        // Before timestamps, addresses are 26 bytes; before BIP31 ping is empty.
+        assert_eq!(max_payload_length("addr", 31_401), 26_009);
+        assert_eq!(max_payload_length("ping", 60_000), 0);
+    }
+
+    #[test]
+    fn every_command_decodes_to_its_own_variant() {
+        for c in COMMANDS {
+            let m = Message::decode(c, vec![], 70016);
+            if let Ok(m) = m {
+                assert_eq!(m.command(), c);
+            }
+        }
+        assert_eq!(
+            Message::decode("sendtxrcncl", vec![1], 70016),
+            Ok(Message::Unknown {
+                command: "sendtxrcncl".into(),
+                payload: vec![1]
+            })
+        );
+    }
+}

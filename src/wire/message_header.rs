@@ -128,3 +128,67 @@ impl MessageHeader {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAGIC: u32 = 0xd9b4_bef9;
+
+    fn header(cmd: &[u8], len: u32) -> [u8; MESSAGE_HEADER_SIZE] {
+        let mut b = [0u8; MESSAGE_HEADER_SIZE];
+        b[0..4].copy_from_slice(&MAGIC.to_le_bytes());
+        b[4..4 + cmd.len()].copy_from_slice(cmd);
+        b[16..20].copy_from_slice(&len.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn command_must_be_printable_ascii_then_only_nul() {
+        assert!(MessageHeader::decode(&header(b"verack", 0), MAGIC, 70016).is_ok());
+        for bad in [
+            &b"ver\0ack"[..],
+            b"\x81ogus",
+            b"ping\n",
+            b"ping\0\0\0\0\0\0\0x",
+        ] {
+            assert!(
+                matches!(
+                    MessageHeader::decode(&header(bad, 0), MAGIC, 70016),
+                    Err(Error::InvalidCommand { .. })
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(command_bytes("thirteen_char").is_err());
+        assert!(command_bytes("caf\u{e9}").is_err());
+        assert_eq!(
+            parse_command(&command_bytes("sendaddrv2").expect("ok")),
+            Ok("sendaddrv2".to_string())
+        );
+    }
+
+    #[test]
+    fn checks_run_in_btcd_order_before_any_payload() {
+        // Over the protocol maximum beats a wrong magic.
+        let mut b = header(b"getaddr", 4_000_001);
+        b[0] ^= 1;
+        assert!(matches!(
+            MessageHeader::decode(&b, MAGIC, 70016),
+            Err(Error::PayloadTooLarge { max: 4_000_000, .. })
+        ));
+        // Wrong magic beats a bad command.
+        let mut b = header(b"\x81", 0);
+        b[0] ^= 1;
+        assert!(matches!(
+            MessageHeader::decode(&b, MAGIC, 70016),
+            Err(Error::BadMagic { .. })
+        ));
+        // Per-command maximum depends on the version: ping has no payload before BIP31.
+        assert!(MessageHeader::decode(&header(b"ping", 8), MAGIC, 70016).is_ok());
+        assert!(matches!(
+            MessageHeader::decode(&header(b"ping", 8), MAGIC, 60000),
+            Err(Error::PayloadTooLarge { max: 0, .. })
+        ));
+    }
+}

@@ -39,9 +39,13 @@
 
 pub mod addrmgr;
 pub mod chain;
+pub mod config;
 pub mod connmgr;
+pub mod logging;
 pub mod params;
 pub mod peer;
+pub mod rpc;
+pub mod server;
 pub mod socks;
 pub mod thread;
 pub mod wire;

@@ -1,7 +1,12 @@
 //! btcnode's integration tests, built as one test binary so a small machine links once.
 //! Each module tests one part of the node through its public API with real loopback sockets.
 
+mod addrmgr;
 mod connmgr;
+mod peer;
+mod peer_support;
+mod server;
+mod server_support;
 mod socks;
 mod support;
 mod wire_blocks;

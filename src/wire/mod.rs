@@ -33,6 +33,7 @@ pub mod msg_sendcmpct;
 pub mod msg_tx;
 pub mod msg_version;
 pub mod netaddress;
+pub mod netaddress_str;
 pub mod protocol;
 
 pub use block_header::BlockHeader;

@@ -4,11 +4,18 @@
 
 use std::process::ExitCode;
 
+mod addrmgr;
+mod peer;
 mod socks;
 mod wire;
 
 /// The benchmark sections, by name.
-const SECTIONS: &[(&str, fn())] = &[("wire", wire::run), ("socks", socks::run)];
+const SECTIONS: &[(&str, fn())] = &[
+    ("addrmgr", addrmgr::run),
+    ("peer", peer::run),
+    ("socks", socks::run),
+    ("wire", wire::run),
+];
 
 fn main() -> ExitCode {
     let wanted: Vec<String> = std::env::args()

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Starts one btcnode in the background with sane local defaults, logging to a file and writing
+# a pid file. The defaults keep it on loopback regtest (no DNS seeds, listening on 127.0.0.1
+# only); every flag given here is passed on and may override them (see btcnode --help).
+#
+# Usage: scripts/run-node.sh [btcnode flags...]
+#   env BTCNODE_DATADIR (default ~/.btcnode), BTCNODE_BIN (default target/release/btcnode)
+# Stop it with: kill "$(cat "$BTCNODE_DATADIR/btcnode.pid")"   (SIGTERM: orderly stop)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bin=${BTCNODE_BIN:-target/release/btcnode}
+datadir=${BTCNODE_DATADIR:-$HOME/.btcnode}
+[ -x "$bin" ] || cargo build --release --bin btcnode
+mkdir -p "$datadir"
+log=$datadir/btcnode.log
+pidfile=$datadir/btcnode.pid
+
+if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    echo "run-node.sh: btcnode already running with pid $(cat "$pidfile")" >&2
+    exit 1
+fi
+
+# Pick regtest unless a network flag was given.
+net=(--regtest)
+for a in "$@"; do
+    case "$a" in
+        --testnet|--testnet4|--signet|--regtest|--simnet|--mainnet) net=() ;;
+    esac
+done
+
+"$bin" --datadir="$datadir" "${net[@]}" --nodnsseed --listen=127.0.0.1 "$@" >>"$log" 2>&1 &
+pid=$!
+echo "$pid" >"$pidfile"
+sleep 0.3
+if ! kill -0 "$pid" 2>/dev/null; then
+    echo "run-node.sh: btcnode exited at once; last log lines:" >&2
+    tail -n 5 "$log" >&2
+    rm -f "$pidfile"
+    exit 1
+fi
+echo "btcnode running: pid $pid, log $log, pid file $pidfile"

@@ -1,0 +1,88 @@
+//! The connection a peer runs on: anything that can be read and written through a shared
+//! reference from several threads, timed out, and shut down. `TcpStream` in the node;
+//! `UnixStream` in tests that want a socket pair without the network. One descriptor serves
+//! every thread of the peer (no `try_clone`).
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+/// A byte stream shared by a peer's threads.
+pub trait Conn: Send + Sync + 'static {
+    /// Reads into `buf` (one `read`; a timeout is an error of kind `WouldBlock`/`TimedOut`).
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize>;
+    /// Writes all of `buf` (a timeout is an error of kind `WouldBlock`/`TimedOut`).
+    fn write_all(&self, buf: &[u8]) -> io::Result<()>;
+    /// Sets the read timeout (`SO_RCVTIMEO`).
+    fn set_read_timeout(&self, d: Option<Duration>) -> io::Result<()>;
+    /// Sets the write timeout (`SO_SNDTIMEO`).
+    fn set_write_timeout(&self, d: Option<Duration>) -> io::Result<()>;
+    /// Shuts both directions down, waking any thread blocked in `read` or `write`.
+    fn shutdown(&self) -> io::Result<()>;
+    /// The remote's address, for the sockets that have one.
+    fn remote_addr(&self) -> Option<SocketAddr>;
+}
+
+impl Conn for TcpStream {
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut r = self;
+        Read::read(&mut r, buf)
+    }
+    fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+        let mut w = self;
+        Write::write_all(&mut w, buf)
+    }
+    fn set_read_timeout(&self, d: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, d)
+    }
+    fn set_write_timeout(&self, d: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_write_timeout(self, d)
+    }
+    fn shutdown(&self) -> io::Result<()> {
+        TcpStream::shutdown(self, Shutdown::Both)
+    }
+    fn remote_addr(&self) -> Option<SocketAddr> {
+        self.peer_addr().ok()
+    }
+}
+
+impl Conn for UnixStream {
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut r = self;
+        Read::read(&mut r, buf)
+    }
+    fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+        let mut w = self;
+        Write::write_all(&mut w, buf)
+    }
+    fn set_read_timeout(&self, d: Option<Duration>) -> io::Result<()> {
+        UnixStream::set_read_timeout(self, d)
+    }
+    fn set_write_timeout(&self, d: Option<Duration>) -> io::Result<()> {
+        UnixStream::set_write_timeout(self, d)
+    }
+    fn shutdown(&self) -> io::Result<()> {
+        UnixStream::shutdown(self, Shutdown::Both)
+    }
+    fn remote_addr(&self) -> Option<SocketAddr> {
+        None
+    }
+}
+
+/// `Read` over a shared connection, for the framer's `read_from`.
+pub(crate) struct ConnReader<'a>(pub &'a dyn Conn);
+
+impl Read for ConnReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+/// Whether an I/O error is a socket timeout (`WouldBlock` on Unix, `TimedOut` elsewhere).
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}

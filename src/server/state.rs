@@ -1,0 +1,577 @@
+//! [`ServerState`]: the peer state the `server` thread owns (btcd's `peerState` plus bans,
+//! added nodes and counters), and what the server does with it: admit and drop peers, ban,
+//! relay addresses, answer RPC queries, write the SIGUSR1 dump. Only the `server` thread
+//! touches it.
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+
+use crate::addrmgr::AddrManager;
+use crate::config::{Config, IpNet, canonical_ip};
+use crate::connmgr::{ConnManager, ConnReq, InboundSlot};
+use crate::peer::Peer;
+use crate::rpc::error::*;
+use crate::rpc::{AddNodeCommand, DisconnectTarget, NodeAddress, PeerInfo, RpcError};
+use crate::server::addr_relay::{group_key, relay_targets};
+use crate::server::banlist::{self, BanList};
+use crate::server::server_peer::ServerPeer;
+use crate::wire::{Message, MsgPing, NetAddress};
+
+/// What the server keeps about one connected peer (btcd's `serverPeer` as seen from
+/// `peerState`).
+pub struct PeerEntry {
+    /// The peer (its threads and queues).
+    pub peer: Peer,
+    /// Its handlers and their state.
+    pub sp: Arc<ServerPeer>,
+    /// The connection request, for outbound peers.
+    pub conn_req: Option<ConnReq>,
+    /// The inbound slot, for inbound peers; dropped with the entry.
+    pub slot: Option<InboundSlot>,
+    /// The /16 group of an automatic outbound peer.
+    pub group: Option<String>,
+    /// Whether the handshake is complete.
+    pub ready: bool,
+}
+
+/// The peer state owned by the `server` thread.
+pub struct ServerState {
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// Banned hosts.
+    pub banlist: BanList,
+    /// Peers by id.
+    pub peers: BTreeMap<u64, PeerEntry>,
+    /// Persistent peers from `--addpeer`/`--connect`/`addnode add`: host:port and the
+    /// connection manager's request id.
+    pub added_nodes: Vec<(String, u64)>,
+    /// When the node started.
+    pub started_at: Instant,
+    /// Bytes received from peers that have gone.
+    pub bytes_recv_done: u64,
+    /// Bytes sent to peers that have gone.
+    pub bytes_sent_done: u64,
+    /// The address book.
+    pub addrmgr: Arc<AddrManager>,
+    /// The connection manager (set once started).
+    pub connmgr: Option<Arc<ConnManager>>,
+    /// Groups of automatic outbound peers, read by the address picker on `dial-N` threads.
+    pub outbound_groups: Arc<Mutex<HashSet<String>>>,
+    /// Key of the daily relay choice.
+    pub relay_secret: u64,
+    /// Peers disconnected and waiting to be handed to the reaper.
+    pub to_reap: Vec<Peer>,
+}
+
+fn secs(t: Option<SystemTime>) -> u64 {
+    t.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs())
+}
+
+fn peer_ip(p: &Peer) -> Option<IpAddr> {
+    p.na()
+        .and_then(|na| na.addr.ip())
+        .map(canonical_ip)
+        .or_else(|| {
+            p.addr()
+                .parse::<std::net::SocketAddr>()
+                .ok()
+                .map(|sa| canonical_ip(sa.ip()))
+        })
+}
+
+impl ServerState {
+    /// The state at start: bans loaded from disk.
+    pub fn new(config: Arc<Config>, addrmgr: Arc<AddrManager>) -> ServerState {
+        use rand::RngExt;
+        let banlist = BanList::load(&config.banlist_file(), banlist::unix_now());
+        ServerState {
+            config,
+            banlist,
+            peers: BTreeMap::new(),
+            added_nodes: Vec::new(),
+            started_at: Instant::now(),
+            bytes_recv_done: 0,
+            bytes_sent_done: 0,
+            addrmgr,
+            connmgr: None,
+            outbound_groups: Arc::new(Mutex::new(HashSet::new())),
+            relay_secret: rand::rng().random(),
+            to_reap: Vec::new(),
+        }
+    }
+
+    /// Peers that completed the handshake.
+    pub fn ready_count(&self) -> usize {
+        self.peers.values().filter(|e| e.ready).count()
+    }
+
+    /// Admits a new connection (btcd's `handleAddPeerMsg`): refuses banned hosts (before any
+    /// handshake work), enforces max peers and one automatic outbound peer per group, then
+    /// starts the peer on `stream`.
+    pub fn add_peer(&mut self, mut entry: PeerEntry, stream: std::net::TcpStream) {
+        let peer = entry.peer.clone();
+        let ip = stream.peer_addr().ok().map(|a| canonical_ip(a.ip()));
+        let whitelisted = entry.sp.whitelisted;
+        let refuse = |why: &str| {
+            log::info!(
+                "refusing {peer} ({}): {why}",
+                ip.map(|i| i.to_string()).unwrap_or_default()
+            );
+        };
+        if let Some(ip) = ip
+            && !whitelisted
+            && self.banlist.is_banned(ip, banlist::unix_now())
+        {
+            refuse("banned");
+            drop(stream);
+            self.release_request(&entry);
+            return;
+        }
+        if !whitelisted && self.peers.len() >= self.config.max_peers {
+            refuse("max peers reached");
+            drop(stream);
+            self.release_request(&entry);
+            return;
+        }
+        if !peer.inbound() && !entry.sp.persistent {
+            let group = ip.map(group_key);
+            if let Some(g) = &group
+                && self.peers.values().any(|e| e.group.as_ref() == Some(g))
+            {
+                refuse("already have an outbound peer in its group");
+                drop(stream);
+                self.release_request(&entry);
+                return;
+            }
+            if let Some(g) = &group {
+                self.outbound_groups.lock().insert(g.clone());
+            }
+            entry.group = group;
+        }
+        if let Err(e) = peer.associate_connection(stream) {
+            log::warn!("cannot start {peer}: {e}");
+            self.release_request(&entry);
+            return;
+        }
+        log::info!(
+            "new peer {} ({}, {}){}",
+            peer.id(),
+            peer.addr(),
+            if peer.inbound() {
+                "inbound"
+            } else {
+                "outbound"
+            },
+            if entry.sp.persistent {
+                ", persistent"
+            } else {
+                ""
+            }
+        );
+        self.peers.insert(peer.id(), entry);
+    }
+
+    /// Tells the connection manager a request's connection is gone, so it reconnects
+    /// persistent peers and replaces automatic ones.
+    fn release_request(&self, entry: &PeerEntry) {
+        if let (Some(req), Some(cm)) = (&entry.conn_req, &self.connmgr) {
+            let removed = self.added_nodes.iter().all(|(_, id)| *id != req.id) && req.permanent;
+            let result = if removed {
+                // A persistent request no longer in the added list (addnode remove).
+                cm.remove(req.id)
+            } else {
+                cm.disconnect(req.id)
+            };
+            if let Err(e) = result {
+                log::debug!("connmgr: {e}");
+            }
+        }
+    }
+
+    /// The handshake with peer `id` completed.
+    pub fn peer_ready(&mut self, id: u64) {
+        if let Some(e) = self.peers.get_mut(&id) {
+            e.ready = true;
+            if let Some(slot) = &mut e.slot {
+                slot.complete();
+            }
+            let s = e.peer.stats();
+            log::info!(
+                "{}: handshake complete, version {} {} height {}",
+                e.peer,
+                s.protocol_version,
+                s.user_agent,
+                s.starting_height
+            );
+        }
+    }
+
+    /// Removes peers that have disconnected (btcd's `handleDonePeerMsg`) and queues them
+    /// for the reaper, which joins their threads.
+    pub fn sweep_done_peers(&mut self) {
+        let done: Vec<u64> = self
+            .peers
+            .iter()
+            .filter(|(_, e)| e.peer.disconnect_reason().is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in done {
+            let Some(entry) = self.peers.remove(&id) else {
+                continue;
+            };
+            let stats = entry.peer.stats();
+            self.bytes_recv_done += stats.bytes_received;
+            self.bytes_sent_done += stats.bytes_sent;
+            if let Some(g) = &entry.group {
+                self.outbound_groups.lock().remove(g);
+            }
+            log::info!(
+                "{} disconnected: {}",
+                entry.peer,
+                entry
+                    .peer
+                    .disconnect_reason()
+                    .map(|r| r.to_string())
+                    .unwrap_or_default()
+            );
+            self.release_request(&entry);
+            self.to_reap.push(entry.peer.clone());
+        }
+    }
+
+    /// Bans `ip` for `--banduration` (btcd's `handleBanPeerMsg`) and disconnects its peers.
+    pub fn ban_ip(&mut self, ip: IpAddr, reason: &str) {
+        if self.config.no_banning || self.config.is_whitelisted(ip) {
+            return;
+        }
+        let now = banlist::unix_now();
+        self.banlist
+            .ban_ip(ip, now, self.config.ban_duration, reason);
+        log::info!("banned {ip} for {:?}: {reason}", self.config.ban_duration);
+        let prefix = if canonical_ip(ip).is_ipv4() { 32 } else { 128 };
+        self.disconnect_banned(&IpNet {
+            addr: canonical_ip(ip),
+            prefix,
+        });
+    }
+
+    /// Disconnects every peer inside a newly banned network.
+    pub fn disconnect_banned(&mut self, net: &IpNet) {
+        for e in self.peers.values() {
+            if !e.sp.whitelisted && peer_ip(&e.peer).is_some_and(|ip| net.contains(ip)) {
+                e.peer.disconnect();
+            }
+        }
+    }
+
+    /// Forwards fresh addresses from peer `from` to two other peers each (Core's
+    /// `RelayAddress`), chosen per address and per day.
+    pub fn relay_addresses(&mut self, from: u64, addrs: Vec<NetAddress>) {
+        let candidates: Vec<u64> = self
+            .peers
+            .iter()
+            .filter(|(id, e)| **id != from && e.ready)
+            .map(|(id, _)| *id)
+            .collect();
+        if candidates.is_empty() {
+            return;
+        }
+        let day = banlist::unix_now() / 86400;
+        let mut per_peer: BTreeMap<u64, Vec<NetAddress>> = BTreeMap::new();
+        for a in addrs {
+            for id in relay_targets(&a.to_string(), &candidates, self.relay_secret, day) {
+                per_peer.entry(id).or_default().push(a);
+            }
+        }
+        for (id, list) in per_peer {
+            if let Some(e) = self.peers.get(&id) {
+                let n = e.sp.push_addresses(&e.peer, list);
+                if n > 0 {
+                    log::debug!("relayed {n} addresses from peer {from} to {}", e.peer);
+                }
+            }
+        }
+    }
+
+    /// Advertises our own address to peers it is due for (daily).
+    pub fn advertise_local(&mut self, now: Instant) {
+        for e in self.peers.values() {
+            e.sp.maybe_advertise_local(&e.peer, now);
+        }
+    }
+
+    /// `getpeerinfo`: the peers that completed the handshake.
+    pub fn peer_info(&self) -> Vec<PeerInfo> {
+        self.peers
+            .values()
+            .filter(|e| e.ready)
+            .map(|e| {
+                let s = e.peer.stats();
+                let st = e.sp.state.lock();
+                let now = Instant::now();
+                PeerInfo {
+                    id: s.id,
+                    addr: s.addr.clone(),
+                    addrlocal: None,
+                    services: format!("{:016x}", s.services.0),
+                    relaytxes: false,
+                    lastsend: secs(s.last_send),
+                    lastrecv: secs(s.last_recv),
+                    bytessent: s.bytes_sent,
+                    bytesrecv: s.bytes_received,
+                    conntime: secs(s.conn_time),
+                    timeoffset: s.time_offset,
+                    pingtime: s.last_ping_latency.map(|d| d.as_secs_f64()),
+                    version: s.protocol_version,
+                    subver: s.user_agent.clone(),
+                    inbound: s.inbound,
+                    startingheight: s.starting_height,
+                    banscore: st.ban_score.int(now),
+                    connection_type: if s.inbound {
+                        "inbound"
+                    } else if e.sp.persistent {
+                        "manual"
+                    } else {
+                        "outbound-full-relay"
+                    }
+                    .to_string(),
+                    whitelisted: e.sp.whitelisted,
+                    addr_processed: st.addr_processed,
+                    addr_rate_limited: st.addr_rate_limited,
+                    handshake_complete: e.ready,
+                }
+            })
+            .collect()
+    }
+
+    /// `getnodeaddresses`.
+    pub fn node_addresses(&self, count: usize, network: Option<&str>) -> Vec<NodeAddress> {
+        let mut out: Vec<NodeAddress> = self
+            .addrmgr
+            .address_cache()
+            .into_iter()
+            .filter_map(|na| {
+                let net = match na.addr {
+                    crate::wire::AddrV2::Ipv4(_) => "ipv4",
+                    crate::wire::AddrV2::Ipv6(_) => "ipv6",
+                    crate::wire::AddrV2::TorV2(_) | crate::wire::AddrV2::TorV3(_) => "onion",
+                    crate::wire::AddrV2::I2p(_) => "i2p",
+                    crate::wire::AddrV2::Cjdns(_) => "cjdns",
+                };
+                if network.is_some_and(|n| n != net) {
+                    return None;
+                }
+                Some(NodeAddress {
+                    time: u64::from(na.timestamp),
+                    services: na.services.0,
+                    address: crate::wire::netaddress_str::Host(&na.addr).to_string(),
+                    port: na.port,
+                    network: net.to_string(),
+                })
+            })
+            .collect();
+        if count > 0 {
+            out.truncate(count);
+        }
+        out
+    }
+
+    /// `addnode`.
+    pub fn add_node(&mut self, addr: &str, command: AddNodeCommand) -> Result<(), RpcError> {
+        let Some(cm) = self.connmgr.clone() else {
+            return Err(RpcError::new(
+                RPC_MISC_ERROR,
+                "connection manager not running",
+            ));
+        };
+        let target = crate::server::target_of(addr)
+            .ok_or_else(|| RpcError::invalid_param(format!("invalid address {addr:?}")))?;
+        match command {
+            AddNodeCommand::Add => {
+                if self.added_nodes.iter().any(|(a, _)| a == addr) {
+                    return Err(RpcError::new(
+                        RPC_CLIENT_NODE_ALREADY_ADDED,
+                        "Error: Node already added",
+                    ));
+                }
+                let id = cm
+                    .connect(ConnReq::new(target, true))
+                    .map_err(|e| RpcError::new(RPC_MISC_ERROR, e.to_string()))?;
+                self.added_nodes.push((addr.to_string(), id));
+                Ok(())
+            }
+            AddNodeCommand::Remove => {
+                let Some(pos) = self.added_nodes.iter().position(|(a, _)| a == addr) else {
+                    return Err(RpcError::new(
+                        RPC_CLIENT_NODE_NOT_ADDED,
+                        "Error: Node could not be removed. It has not been added previously.",
+                    ));
+                };
+                let (_, id) = self.added_nodes.remove(pos);
+                // Removing the request stops the retries for good (btcd reconnects anyway).
+                if let Err(e) = cm.remove(id) {
+                    log::debug!("connmgr remove {id}: {e}");
+                }
+                for e in self.peers.values() {
+                    if e.conn_req.as_ref().is_some_and(|r| r.id == id) {
+                        e.peer.disconnect();
+                    }
+                }
+                log::info!("removed persistent peer {addr}");
+                Ok(())
+            }
+            AddNodeCommand::OneTry => cm
+                .connect(ConnReq::new(target, false))
+                .map(|_| ())
+                .map_err(|e| RpcError::new(RPC_MISC_ERROR, e.to_string())),
+        }
+    }
+
+    /// `disconnectnode`.
+    pub fn disconnect_node(&mut self, target: DisconnectTarget) -> Result<(), RpcError> {
+        let mut found = false;
+        for e in self.peers.values() {
+            let hit = match &target {
+                DisconnectTarget::Id(id) => e.peer.id() == *id,
+                DisconnectTarget::Address(a) => e.peer.addr() == a,
+            };
+            if hit {
+                e.peer.disconnect();
+                found = true;
+            }
+        }
+        if found {
+            Ok(())
+        } else {
+            Err(RpcError::new(
+                RPC_CLIENT_NODE_NOT_CONNECTED,
+                "Node not found in connected nodes",
+            ))
+        }
+    }
+
+    /// Bytes received and sent over the node's life.
+    pub fn net_totals(&self) -> (u64, u64) {
+        let (mut recv, mut sent) = (self.bytes_recv_done, self.bytes_sent_done);
+        for e in self.peers.values() {
+            let s = e.peer.stats();
+            recv += s.bytes_received;
+            sent += s.bytes_sent;
+        }
+        (recv, sent)
+    }
+
+    /// Queues a ping to every ready peer (`ping` RPC).
+    pub fn ping_all(&mut self) {
+        use rand::RngExt;
+        for e in self.peers.values().filter(|e| e.ready) {
+            let nonce: u64 = rand::rng().random();
+            e.peer.queue_message(Message::Ping(MsgPing { nonce }), None);
+        }
+    }
+
+    /// Logs the SIGUSR1 state dump: a header, the service threads, and one block per peer.
+    pub fn dump(&self) {
+        let threads = thread_names();
+        let services: Vec<&str> = threads
+            .iter()
+            .filter(|n| !is_peer_thread(n))
+            .map(String::as_str)
+            .collect();
+        log::info!(
+            "state dump: network {}, {} peers ({} inbound, {} ready), {} bans, {} addresses, up {}s",
+            self.config.network,
+            self.peers.len(),
+            self.peers.values().filter(|e| e.peer.inbound()).count(),
+            self.ready_count(),
+            self.banlist.len(),
+            self.addrmgr.num_addresses(),
+            self.started_at.elapsed().as_secs()
+        );
+        log::info!("service threads: {}", services.join(" "));
+        let now = Instant::now();
+        for e in self.peers.values() {
+            let s = e.peer.stats();
+            let prefix = format!("p{}-", s.id);
+            let mine: Vec<&str> = threads
+                .iter()
+                .filter(|n| n.starts_with(&prefix))
+                .map(String::as_str)
+                .collect();
+            let st = e.sp.state.lock();
+            let fmt_recent = |q: &std::collections::VecDeque<(String, SystemTime)>| {
+                q.iter()
+                    .map(|(c, t)| {
+                        let ago = SystemTime::now()
+                            .duration_since(*t)
+                            .map(|d| d.as_secs_f64())
+                            .unwrap_or(0.0);
+                        format!("{c} {ago:.1}s ago")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let ping = if s.last_ping_nonce != 0 {
+                format!(
+                    "ping {:x} in flight since {}s",
+                    s.last_ping_nonce,
+                    s.last_ping_time
+                        .and_then(|t| SystemTime::now().duration_since(t).ok())
+                        .map_or(0, |d| d.as_secs())
+                )
+            } else {
+                "no ping in flight".to_string()
+            };
+            log::info!(
+                "dump peer {} {} {} threads [{}] version {} ({}) ready {} | sent {} B, recv {} B | last sent: {} | last recv: {} | waits for: {} | ban score {} | addr processed {} rate-limited {}{}{}",
+                s.id,
+                s.addr,
+                if s.inbound { "inbound" } else { "outbound" },
+                mine.join(" "),
+                s.protocol_version,
+                s.user_agent,
+                e.ready,
+                s.bytes_sent,
+                s.bytes_received,
+                fmt_recent(&st.recent_sent),
+                fmt_recent(&st.recent_recv),
+                ping,
+                st.ban_score.int(now),
+                st.addr_processed,
+                st.addr_rate_limited,
+                if e.sp.persistent { " | persistent" } else { "" },
+                if e.sp.whitelisted {
+                    " | whitelisted"
+                } else {
+                    ""
+                },
+            );
+        }
+        log::info!("state dump end");
+    }
+}
+
+fn is_peer_thread(name: &str) -> bool {
+    name.strip_prefix('p')
+        .and_then(|r| r.split_once('-'))
+        .is_some_and(|(id, _)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Names of this process's threads, from /proc (empty where there is no /proc).
+pub fn thread_names() -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = dir
+        .filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_to_string(e.path().join("comm")).ok())
+        .map(|n| n.trim().to_string())
+        .collect();
+    names.sort();
+    names
+}

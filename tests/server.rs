@@ -1,0 +1,482 @@
+//! End-to-end tests of the `btcnode` binary: real processes on loopback regtest, talking over
+//! their JSON-RPC ports and `btcnode ctl`. Nothing here dials anything but 127.0.0.1.
+
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::server_support::*;
+
+#[test]
+fn bad_flags_exit_2_with_one_line() {
+    for args in [
+        &["--nosuchflag"][..],
+        &["--regtest", "--testnet"],
+        &["--maxpeers=lots"],
+        &["--banduration=forever"],
+        &["--debuglevel=PEER=shout"],
+        &["--connect=127.0.0.1:1", "--addpeer=127.0.0.1:2"],
+        &["ctl"],
+        &["ctl", "--rpcuser=only", "uptime"],
+    ] {
+        let out = Command::new(bin()).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    }
+    let out = Command::new(bin()).arg("--version").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("btcnode "));
+    let out = Command::new(bin()).arg("--help").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--rpclisten"));
+}
+
+#[test]
+fn rpc_cookie_auth_and_401() {
+    let mut node = Node::start("cookie", &["--nolisten".to_string()]);
+    let cookie = node.net_dir().join(".cookie");
+    let text = std::fs::read_to_string(&cookie).unwrap();
+    assert!(text.starts_with("__cookie__:"), "{text}");
+    assert_eq!(text.len(), "__cookie__:".len() + 64);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&cookie).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    assert_eq!(node.call("getconnectioncount", &[]), json!(0));
+    let info = node.call("getnetworkinfo", &[]);
+    assert_eq!(info["connections"], json!(0));
+    assert!(
+        info["subversion"]
+            .as_str()
+            .unwrap()
+            .starts_with("/btcnode:")
+    );
+
+    // Wrong credentials: 401, and ctl exits non-zero.
+    let wrong = btcnode::rpc::call(
+        &format!("127.0.0.1:{}", node.rpc_port),
+        &btcnode::rpc::basic_auth_header("__cookie__", "nope"),
+        "uptime",
+        &[],
+        Duration::from_secs(5),
+    );
+    assert!(
+        matches!(wrong, Err(btcnode::rpc::Error::Unauthorized)),
+        "{wrong:?}"
+    );
+    let out = node.ctl(&["--rpcuser=x", "--rpcpass=y", "uptime"]);
+    assert_eq!(out.status.code(), Some(1));
+
+    // ctl with the cookie works; an unknown method is an error with exit 1.
+    let out = node.ctl(&["getconnectioncount"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+    let out = node.ctl(&["nosuchmethod"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-32601"));
+
+    assert!(node.stop().success());
+    assert!(!cookie.exists(), "cookie removed on stop");
+}
+
+#[test]
+fn rpc_user_pass_auth() {
+    let node = Node::start(
+        "userpass",
+        &[
+            "--nolisten".to_string(),
+            "--rpcuser=alice".to_string(),
+            "--rpcpass=s3cret".to_string(),
+        ],
+    );
+    assert!(!node.net_dir().join(".cookie").exists());
+    let addr = format!("127.0.0.1:{}", node.rpc_port);
+    let ok = btcnode::rpc::call(
+        &addr,
+        &btcnode::rpc::basic_auth_header("alice", "s3cret"),
+        "uptime",
+        &[],
+        Duration::from_secs(5),
+    );
+    assert!(ok.is_ok(), "{ok:?}");
+    let bad = btcnode::rpc::call(
+        &addr,
+        &btcnode::rpc::basic_auth_header("alice", "wrong"),
+        "uptime",
+        &[],
+        Duration::from_secs(5),
+    );
+    assert!(matches!(bad, Err(btcnode::rpc::Error::Unauthorized)));
+    let out = node.ctl(&["--rpcuser=alice", "--rpcpass=s3cret", "uptime"]);
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn setban_listbanned_clearbanned_persist() {
+    let mut node = Node::start("bans", &["--nolisten".to_string()]);
+    node.call("setban", &[json!("10.0.0.0/8"), json!("add")]);
+    node.call("setban", &[json!("192.0.2.1"), json!("add"), json!(3600)]);
+    let again = node.try_call("setban", &[json!("192.0.2.1"), json!("add")]);
+    assert!(
+        matches!(again, Err(btcnode::rpc::Error::Rpc(ref e)) if e.code == -23),
+        "{again:?}"
+    );
+    let bad = node.try_call("setban", &[json!("not-an-ip"), json!("add")]);
+    assert!(matches!(bad, Err(btcnode::rpc::Error::Rpc(ref e)) if e.code == -30));
+    let list = node.call("listbanned", &[]);
+    let addrs: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(addrs, vec!["10.0.0.0/8", "192.0.2.1/32"]);
+    assert_eq!(list[1]["ban_duration"], json!(3600));
+
+    // SIGTERM: exit 0 and a valid banlist.json that the next run loads.
+    assert!(node.stop().success());
+    let banlist = node.net_dir().join("banlist.json");
+    assert!(valid_json_file(&banlist));
+    let datadir = node.datadir.clone();
+    let node2 = Node::start(
+        "bans2",
+        &[
+            "--nolisten".to_string(),
+            format!("--datadir={}", datadir.display()),
+        ],
+    );
+    assert_eq!(node2.call("listbanned", &[]).as_array().unwrap().len(), 2);
+    node2.call("setban", &[json!("10.0.0.0/8"), json!("remove")]);
+    assert_eq!(node2.call("listbanned", &[]).as_array().unwrap().len(), 1);
+    node2.call("clearbanned", &[]);
+    assert_eq!(node2.call("listbanned", &[]), json!([]));
+    drop(node2);
+}
+
+#[test]
+fn bad_banlist_is_set_aside() {
+    let datadir = temp_dir("badban");
+    std::fs::create_dir_all(datadir.join("regtest")).unwrap();
+    std::fs::write(datadir.join("regtest/banlist.json"), b"{garbage").unwrap();
+    let node = Node::start(
+        "badban-run",
+        &[
+            "--nolisten".to_string(),
+            format!("--datadir={}", datadir.display()),
+        ],
+    );
+    assert_eq!(node.call("listbanned", &[]), json!([]));
+    let aside = std::fs::read_dir(datadir.join("regtest"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("banlist.json.bad-")
+        });
+    assert!(aside);
+}
+
+#[test]
+fn stop_rpc_and_signals() {
+    // The stop RPC ends the process with 0.
+    let mut node = Node::start("stoprpc", &["--nolisten".to_string()]);
+    assert_eq!(node.call("stop", &[]), Value::from("btcnode stopping"));
+    let status = node
+        .wait_exit(Duration::from_secs(20))
+        .expect("exit after stop");
+    assert!(status.success());
+
+    // SIGINT twice: the second says it is already stopping; exit 0.
+    let mut node = Node::start("sigint", &["--nolisten".to_string()]);
+    node.signal("USR1");
+    assert!(wait_until(Duration::from_secs(5), || node
+        .log_text()
+        .contains("state dump end")));
+    node.signal("INT");
+    node.signal("INT");
+    let status = node.wait_exit(Duration::from_secs(20)).expect("exit");
+    assert!(status.success());
+    let log = node.log_text();
+    assert!(log.contains("shutdown complete"), "{log}");
+}
+
+// ---- peers -------------------------------------------------------------------------------
+
+use btcnode::wire::{AddrV2, Message, MsgAddr, MsgFilterLoad, MsgPing, NetAddress, ServiceFlag};
+use std::net::TcpStream;
+
+use crate::peer_support::Remote;
+
+fn connect_count(node: &Node) -> u64 {
+    node.try_call("getconnectioncount", &[])
+        .ok()
+        .and_then(|v| v.as_u64())
+        .unwrap_or(u64::MAX)
+}
+
+/// A scripted peer connected to `node` with the handshake done.
+fn scripted_peer(node: &Node) -> Remote {
+    let s = TcpStream::connect(("127.0.0.1", node.port)).expect("connect to node");
+    let mut r = Remote::new(s);
+    r.handshake(false);
+    r
+}
+
+/// Sends a ping and returns every message received before its pong.
+fn until_pong(r: &mut Remote, nonce: u64) -> Vec<Message> {
+    r.send(&Message::Ping(MsgPing { nonce }));
+    let mut seen = Vec::new();
+    loop {
+        match r.recv() {
+            Message::Pong(p) if p.nonce == nonce => return seen,
+            m => seen.push(m),
+        }
+    }
+}
+
+/// `n` routable addresses (documentation-style data, never dialed: every node here runs
+/// with --connect or without automatic outbound connections).
+fn routable_addrs(n: usize, fresh: bool) -> Vec<NetAddress> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as u32;
+    (0..n)
+        .map(|i| NetAddress {
+            timestamp: if fresh { now } else { now - 3 * 3600 },
+            services: ServiceFlag::NODE_NETWORK,
+            addr: AddrV2::Ipv4([11, 20 + i as u8, 1, 1].into()),
+            port: 8333,
+        })
+        .collect()
+}
+
+#[test]
+fn three_node_net_counts_and_dump() {
+    let a = Node::start("net-a", &[]);
+    let b = Node::start(
+        "net-b",
+        &[
+            format!("--connect=127.0.0.1:{}", a.port),
+            format!("--listen=127.0.0.1:{}", free_port()),
+        ],
+    );
+    // b listens on a port of its own; c dials both.
+    let b_port = b.try_call("getnetworkinfo", &[]).map(|_| ()).ok();
+    assert!(b_port.is_some());
+    let b_listen = listen_port_of(&b);
+    let c = Node::start(
+        "net-c",
+        &[
+            format!("--connect=127.0.0.1:{}", a.port),
+            format!("--connect=127.0.0.1:{b_listen}"),
+            "--nolisten".to_string(),
+        ],
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || connect_count(&a) == 2
+            && connect_count(&b) == 2
+            && connect_count(&c) == 2),
+        "counts {} {} {}\n{}",
+        connect_count(&a),
+        connect_count(&b),
+        connect_count(&c),
+        c.log_text()
+    );
+    let peers = c.call("getpeerinfo", &[]);
+    let list = peers.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert!(list.iter().all(|p| p["inbound"] == json!(false)
+        && p["connection_type"] == json!("manual")
+        && p["version"] == json!(70016)));
+    let out = a.ctl(&["getconnectioncount"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+    let out = a.ctl(&["getpeerinfo"]);
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["inbound"] == json!(true))
+    );
+
+    // SIGUSR1 on a: one block per peer with its threads.
+    a.signal("USR1");
+    assert!(wait_until(Duration::from_secs(5), || a
+        .log_text()
+        .contains("state dump end")));
+    let log = a.log_text();
+    let ids: Vec<u64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_u64().unwrap())
+        .collect();
+    for id in ids {
+        let line = log
+            .lines()
+            .find(|l| l.contains(&format!("dump peer {id} ")))
+            .unwrap_or_else(|| panic!("no dump line for peer {id}:\n{log}"));
+        assert!(line.contains(&format!("p{id}-in")), "{line}");
+        assert!(
+            line.contains("inbound") && line.contains("version 70016"),
+            "{line}"
+        );
+    }
+}
+
+/// The p2p port a node listens on, from its log line "listening on 127.0.0.1:PORT".
+fn listen_port_of(node: &Node) -> u16 {
+    let log = node.log_text();
+    let at = log.find("listening on 127.0.0.1:").expect("listen line");
+    let rest = &log[at + "listening on 127.0.0.1:".len()..];
+    rest[..rest.find(|c: char| !c.is_ascii_digit()).unwrap()]
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn max_peers_enforced() {
+    let node = Node::start("maxpeers", &["--maxpeers=1".to_string()]);
+    let _first = scripted_peer(&node);
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&node) == 1));
+    let s = TcpStream::connect(("127.0.0.1", node.port)).unwrap();
+    let mut second = Remote::new(s);
+    let v = second.version(70016, 7);
+    second.send(&Message::Version(v));
+    // Refused: closed without a version.
+    assert!(second.try_recv().is_err());
+    assert_eq!(connect_count(&node), 1);
+}
+
+#[test]
+fn misbehaving_peer_is_banned_refused_listed_and_unbanned() {
+    let node = Node::start("ban", &[]);
+    let mut r = scripted_peer(&node);
+    r.send(&Message::FilterLoad(MsgFilterLoad {
+        filter: vec![0; 10],
+        hash_funcs: 1,
+        tweak: 0,
+        flags: 0,
+    }));
+    assert!(
+        r.try_recv().is_err() || r.try_recv().is_err(),
+        "node should drop the peer"
+    );
+    assert!(wait_until(Duration::from_secs(10), || node
+        .call("listbanned", &[])
+        .as_array()
+        .is_some_and(|l| l.len() == 1)));
+    let bans = node.call("listbanned", &[]);
+    assert_eq!(bans[0]["address"], json!("127.0.0.1/32"));
+    // Refused on reconnect, before any handshake.
+    let s = TcpStream::connect(("127.0.0.1", node.port)).unwrap();
+    let mut again = Remote::new(s);
+    let v = again.version(70016, 9);
+    again.send(&Message::Version(v));
+    assert!(again.try_recv().is_err());
+    assert!(node.log_text().contains("refusing"));
+    // Unban: connections work again.
+    node.call("setban", &[json!("127.0.0.1"), json!("remove")]);
+    let _ok = scripted_peer(&node);
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&node) == 1));
+    // clearbanned empties the list.
+    node.call("setban", &[json!("10.1.1.1"), json!("add")]);
+    node.call("clearbanned", &[]);
+    assert_eq!(node.call("listbanned", &[]), json!([]));
+}
+
+#[test]
+fn getaddr_answered_once_per_connection() {
+    // --connect to a closed port: the node never dials the addresses it learns.
+    let closed = free_port();
+    let node = Node::start(
+        "getaddr",
+        &[
+            format!("--connect=127.0.0.1:{closed}"),
+            "--whitelist=127.0.0.1".to_string(),
+        ],
+    );
+    let node_listen = listen_port_of(&node);
+    let connect = || {
+        let s = TcpStream::connect(("127.0.0.1", node_listen)).unwrap();
+        let mut r = Remote::new(s);
+        r.handshake(false);
+        r
+    };
+    let mut feeder = connect();
+    feeder.send(&Message::Addr(MsgAddr {
+        addr_list: routable_addrs(20, false),
+    }));
+    until_pong(&mut feeder, 1);
+    assert!(wait_until(Duration::from_secs(5), || node
+        .call("getnodeaddresses", &[json!(0)])
+        .as_array()
+        .is_some_and(|l| !l.is_empty())));
+
+    let mut asker = connect();
+    asker.send(&Message::GetAddr);
+    asker.send(&Message::GetAddr);
+    let seen = until_pong(&mut asker, 2);
+    let replies = seen
+        .iter()
+        .filter(|m| matches!(m, Message::Addr(_) | Message::AddrV2(_)))
+        .count();
+    assert_eq!(replies, 1, "{seen:?}");
+    // A new connection gets its own answer.
+    let mut again = connect();
+    again.send(&Message::GetAddr);
+    let seen = until_pong(&mut again, 3);
+    assert_eq!(
+        seen.iter()
+            .filter(|m| matches!(m, Message::Addr(_) | Message::AddrV2(_)))
+            .count(),
+        1
+    );
+    // Nothing but the --connect target was dialed.
+    let log = node.log_text();
+    assert!(!log.contains("11.2"), "dialed a learned address:\n{log}");
+}
+
+#[test]
+fn addr_relay_rate_limited() {
+    let closed = free_port();
+    let node = Node::start("addrlimit", &[format!("--connect=127.0.0.1:{closed}")]);
+    let listen = listen_port_of(&node);
+    let s = TcpStream::connect(("127.0.0.1", listen)).unwrap();
+    let mut r = Remote::new(s);
+    r.handshake(false);
+    r.send(&Message::Addr(MsgAddr {
+        addr_list: routable_addrs(20, true),
+    }));
+    until_pong(&mut r, 5);
+    let info = node.call("getpeerinfo", &[]);
+    let p = &info[0];
+    assert_eq!(p["addr_processed"], json!(1), "{info}");
+    assert_eq!(p["addr_rate_limited"], json!(19), "{info}");
+}
+
+#[test]
+fn sigterm_leaves_valid_files_and_connect_dials_only_targets() {
+    let a = Node::start("files-a", &[]);
+    let mut b = Node::start(
+        "files-b",
+        &[
+            format!("--connect=127.0.0.1:{}", a.port),
+            "--nolisten".to_string(),
+        ],
+    );
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&b) == 1));
+    let peers = b.call("getpeerinfo", &[]);
+    assert_eq!(peers[0]["addr"], json!(format!("127.0.0.1:{}", a.port)));
+    assert!(b.stop().success());
+    assert!(valid_json_file(&b.net_dir().join("peers.json")));
+    assert!(valid_json_file(&b.net_dir().join("banlist.json")));
+    let log = b.log_text();
+    assert!(log.contains("shutdown complete"));
+    assert!(!log.contains("DNS"), "no seeding with --connect:\n{log}");
+}

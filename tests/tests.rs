@@ -2,6 +2,9 @@
 //! Each module tests one part of the node through its public API with real loopback sockets.
 
 mod addrmgr;
+mod chain;
+mod chain_support;
+mod chain_sync;
 mod connmgr;
 mod peer;
 mod peer_support;

@@ -2,6 +2,8 @@
 //! mode. Each section prints its figures and the ratios against a baseline measured in the
 //! same run.
 
+mod chain;
+
 use std::process::ExitCode;
 
 mod addrmgr;
@@ -12,6 +14,7 @@ mod wire;
 /// The benchmark sections, by name.
 const SECTIONS: &[(&str, fn())] = &[
     ("addrmgr", addrmgr::run),
+    ("chain", chain::run),
     ("peer", peer::run),
     ("socks", socks::run),
     ("wire", wire::run),

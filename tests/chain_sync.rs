@@ -1,0 +1,474 @@
+//! The sync manager's rules, driven in process: two nodes' `SyncManager`s wired back to back
+//! (each action delivered to the other side's handler), with chosen instants instead of sleeps.
+
+use crate::chain_support::{mine, mine_chain, mine_with};
+use btcnode::chain::sync_manager::{BAN_THRESHOLD, DropReason, MAX_UNCONNECTING_HEADERS};
+use btcnode::chain::{Action, Chain, ChainParams, PeerInfo, SyncConfig, SyncManager};
+use btcnode::params::Network;
+use btcnode::wire::{BlockHeader, Hash};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const OUT_FULL: PeerInfo = PeerInfo {
+    outbound: true,
+    full_node: true,
+    start_height: 0,
+};
+
+fn peer(start_height: i32) -> PeerInfo {
+    PeerInfo {
+        start_height,
+        ..OUT_FULL
+    }
+}
+
+/// A regtest chain of `n` headers whose tip is recent at the returned "now".
+fn recent_chain(n: usize) -> (Vec<BlockHeader>, SystemTime) {
+    let genesis = ChainParams::for_network(Network::Regtest).genesis;
+    let end: u32 = 1_767_225_600; // 2026-01-01
+    let spacing = (end - genesis.timestamp) / n as u32;
+    let headers = mine_chain(&genesis, n, spacing, 1);
+    let now = UNIX_EPOCH + Duration::from_secs(u64::from(headers[n - 1].timestamp) + 600);
+    (headers, now)
+}
+
+/// One node: its chain and sync manager.
+struct Node {
+    chain: Chain,
+    sync: SyncManager,
+}
+
+impl Node {
+    fn new() -> Node {
+        Node {
+            chain: Chain::new(Network::Regtest),
+            sync: SyncManager::new(SyncConfig::default()),
+        }
+    }
+}
+
+/// Delivers actions between `a` (peer id 1 as seen by b) and `b` (peer id 2 as seen by a)
+/// until neither has anything more to say; returns every action seen.
+fn pump(
+    a: &mut Node,
+    b: &mut Node,
+    first: Vec<(char, Action)>,
+    now: Instant,
+    wall: SystemTime,
+) -> Vec<(char, Action)> {
+    let mut queue: std::collections::VecDeque<(char, Action)> = first.into();
+    let mut seen = Vec::new();
+    let mut steps = 0;
+    while let Some((from, action)) = queue.pop_front() {
+        steps += 1;
+        assert!(steps < 10_000, "message loop does not end");
+        seen.push((from, action.clone()));
+        let (to, to_name, from_id) = if from == 'a' {
+            (&mut *b, 'b', 1)
+        } else {
+            (&mut *a, 'a', 2)
+        };
+        let replies = match action {
+            Action::GetHeaders { locator, stop, .. } => to
+                .sync
+                .on_getheaders(&to.chain, from_id, &locator, &stop, wall),
+            Action::Headers { headers, .. } => {
+                to.sync
+                    .on_headers(&mut to.chain, from_id, &headers, now, wall)
+            }
+            Action::InvBlocks { hashes, .. } => {
+                to.sync.on_inv_blocks(&to.chain, from_id, &hashes, now)
+            }
+            Action::SendHeaders { .. } => {
+                to.sync.on_sendheaders(from_id);
+                Vec::new()
+            }
+            _ => Vec::new(),
+        };
+        queue.extend(replies.into_iter().map(|r| (to_name, r)));
+    }
+    seen
+}
+
+#[test]
+fn chain_sync_two_nodes_reach_the_same_tip() {
+    let (headers, wall) = recent_chain(5000);
+    let now = Instant::now();
+    let mut a = Node::new();
+    for part in headers.chunks(2000) {
+        a.chain.process_headers(part, wall).expect("valid");
+    }
+    let mut b = Node::new();
+    // a sees b inbound; b dialed a, which claims height 5000.
+    let from_a = a.sync.on_peer_connected(
+        &a.chain,
+        2,
+        PeerInfo {
+            outbound: false,
+            ..peer(0)
+        },
+        now,
+    );
+    assert!(from_a.is_empty(), "an inbound peer is never a sync peer");
+    let from_b = b.sync.on_peer_connected(&b.chain, 1, peer(5000), now);
+    assert_eq!(b.sync.sync_peer(), Some(1));
+    let first: Vec<(char, Action)> = from_b.into_iter().map(|x| ('b', x)).collect();
+    let seen = pump(&mut a, &mut b, first, now, wall);
+
+    assert_eq!(b.chain.tip_hash(), a.chain.tip_hash());
+    assert_eq!(b.chain.height(), 5000);
+    assert!(b.sync.is_synced());
+    // 2000 + 2000 + 1000: three getheaders, the last reply short.
+    let getheaders = seen
+        .iter()
+        .filter(|(f, x)| *f == 'b' && matches!(x, Action::GetHeaders { .. }))
+        .count();
+    assert_eq!(getheaders, 3);
+    assert!(
+        seen.iter()
+            .any(|(f, x)| *f == 'b' && matches!(x, Action::SendHeaders { peer: 1 }))
+    );
+    assert!(
+        !seen
+            .iter()
+            .any(|(_, x)| matches!(x, Action::Misbehaving { .. }))
+    );
+
+    // a mines one more header; b learns it by announcement (b prefers headers: it sent
+    // sendheaders, so a announces with headers).
+    a.sync.on_sendheaders(2);
+    let next = mine(&headers[4999], headers[4999].timestamp + 600, 1);
+    let wall = wall + Duration::from_secs(600);
+    // a gets it from a third peer (id 3) and announces to b.
+    a.sync.on_peer_connected(&a.chain, 3, peer(5000), now);
+    let mut a_synced = a.sync.on_headers(&mut a.chain, 3, &[], now, wall);
+    a_synced.retain(|x| !matches!(x, Action::SendHeaders { peer: 3 }));
+    let announce = a.sync.on_headers(&mut a.chain, 3, &[next], now, wall);
+    let to_b: Vec<(char, Action)> = announce
+        .into_iter()
+        .chain(a_synced)
+        .filter(|x| match x {
+            Action::Headers { peer, .. } | Action::InvBlocks { peer, .. } => *peer == 2,
+            _ => false,
+        })
+        .map(|x| ('a', x))
+        .collect();
+    assert!(
+        matches!(&to_b[..], [('a', Action::Headers { headers, .. })] if headers == &vec![next]),
+        "{to_b:?}"
+    );
+    pump(&mut a, &mut b, to_b, now, wall);
+    assert_eq!(b.chain.tip_hash(), next.block_hash());
+}
+
+#[test]
+fn chain_sync_announces_with_inv_to_peers_that_did_not_ask_for_headers() {
+    let (headers, wall) = recent_chain(100);
+    let now = Instant::now();
+    let mut n = Node::new();
+    n.sync.on_peer_connected(&n.chain, 1, peer(100), now);
+    n.sync.on_peer_connected(&n.chain, 2, peer(0), now);
+    n.sync.on_peer_connected(&n.chain, 3, peer(0), now);
+    n.sync.on_sendheaders(3);
+    let acts = n.sync.on_headers(&mut n.chain, 1, &headers, now, wall);
+    // Short reply from the sync peer: synced, sendheaders to everyone.
+    assert!(n.sync.is_synced());
+    let sendheaders = acts
+        .iter()
+        .filter(|x| matches!(x, Action::SendHeaders { .. }))
+        .count();
+    assert_eq!(sendheaders, 3);
+    let next = mine(&headers[99], headers[99].timestamp + 600, 1);
+    let acts = n.sync.on_headers(
+        &mut n.chain,
+        1,
+        &[next],
+        now,
+        wall + Duration::from_secs(600),
+    );
+    assert!(acts.contains(&Action::InvBlocks {
+        peer: 2,
+        hashes: vec![next.block_hash()]
+    }));
+    assert!(acts.contains(&Action::Headers {
+        peer: 3,
+        headers: vec![next]
+    }));
+    assert!(!acts.iter().any(|x| matches!(
+        x,
+        Action::InvBlocks { peer: 1, .. } | Action::Headers { peer: 1, .. }
+    )));
+}
+
+#[test]
+fn chain_sync_switches_from_a_stalled_sync_peer() {
+    let now = Instant::now();
+    let mut n = Node::new();
+    let config = SyncConfig {
+        stall_timeout: Duration::from_secs(5),
+        ..SyncConfig::default()
+    };
+    n.sync = SyncManager::new(config);
+    n.sync.on_peer_connected(&n.chain, 1, peer(900), now);
+    n.sync.on_peer_connected(&n.chain, 2, peer(800), now);
+    assert_eq!(n.sync.sync_peer(), Some(1));
+    assert!(
+        n.sync
+            .tick(&n.chain, now + Duration::from_secs(4))
+            .is_empty()
+    );
+    let acts = n.sync.tick(&n.chain, now + Duration::from_secs(5));
+    assert_eq!(
+        acts[0],
+        Action::Disconnect {
+            peer: 1,
+            reason: DropReason::Stalled
+        }
+    );
+    assert!(matches!(acts[1], Action::GetHeaders { peer: 2, .. }));
+    assert_eq!(n.sync.sync_peer(), Some(2));
+    // The sync peer disconnecting also moves on (here: to nobody left but a stalled one).
+    let acts = n
+        .sync
+        .on_peer_disconnected(&n.chain, 2, now + Duration::from_secs(6));
+    assert!(acts.is_empty());
+    assert_eq!(n.sync.sync_peer(), None);
+    // A new candidate starts the sync again.
+    let acts = n
+        .sync
+        .on_peer_connected(&n.chain, 3, peer(10), now + Duration::from_secs(7));
+    assert!(matches!(acts[..], [Action::GetHeaders { peer: 3, .. }]));
+}
+
+#[test]
+fn chain_sync_punishes_invalid_headers_and_unconnecting_spam() {
+    let (headers, wall) = recent_chain(20);
+    let now = Instant::now();
+    let mut n = Node::new();
+    n.sync.on_peer_connected(&n.chain, 1, peer(20), now);
+    n.sync.on_peer_connected(&n.chain, 2, peer(20), now);
+    n.sync.on_headers(&mut n.chain, 1, &headers, now, wall);
+
+    // An invalid header (wrong bits) raises the score to the threshold at once.
+    let bad = mine_with(
+        headers[19].block_hash(),
+        headers[19].timestamp + 1,
+        7,
+        0x2000_ffff,
+        4,
+    );
+    let acts = n.sync.on_headers(&mut n.chain, 2, &[bad], now, wall);
+    assert!(matches!(
+        &acts[..],
+        [Action::Misbehaving { peer: 2, score, .. }] if *score == BAN_THRESHOLD
+    ));
+
+    // Headers that do not connect are answered with getheaders, ten times; the 11th bans.
+    let stray = mine_with(Hash([9; 32]), headers[19].timestamp + 1, 8, 0x207f_ffff, 4);
+    for i in 0..MAX_UNCONNECTING_HEADERS {
+        let acts = n.sync.on_headers(&mut n.chain, 2, &[stray], now, wall);
+        assert!(
+            matches!(&acts[..], [Action::GetHeaders { peer: 2, .. }]),
+            "message {i}: {acts:?}"
+        );
+    }
+    let acts = n.sync.on_headers(&mut n.chain, 2, &[stray], now, wall);
+    assert!(matches!(
+        &acts[..],
+        [Action::Misbehaving { peer: 2, score, .. }] if *score == BAN_THRESHOLD
+    ));
+}
+
+#[test]
+fn chain_sync_serves_getblocks_getdata_and_inv() {
+    let (headers, wall) = recent_chain(600);
+    let now = Instant::now();
+    let mut n = Node::new();
+    for part in headers.chunks(2000) {
+        n.chain.process_headers(part, wall).expect("valid");
+    }
+    n.sync.on_peer_connected(&n.chain, 1, peer(0), now);
+    let genesis = [n.chain.hash_at(0).expect("genesis")];
+    let acts = n
+        .sync
+        .on_getblocks(&n.chain, 1, &genesis, &Hash::ZERO, wall);
+    assert!(matches!(&acts[..], [Action::InvBlocks { hashes, .. }] if hashes.len() == 500));
+    let acts = n.sync.on_getdata_blocks(1, &[headers[3].block_hash()]);
+    assert!(matches!(&acts[..], [Action::NotFoundBlocks { hashes, .. }] if hashes.len() == 1));
+    // While in initial sync (tip a week old) nothing is served.
+    let later = wall + Duration::from_secs(7 * 24 * 3600);
+    assert!(
+        n.sync
+            .on_getheaders(&n.chain, 1, &genesis, &Hash::ZERO, later)
+            .is_empty()
+    );
+    // An inv of a known block asks nothing; of an unknown one, getheaders (when synced or
+    // from the sync peer).
+    let mut m = Node::new();
+    m.sync.on_peer_connected(&m.chain, 1, peer(600), now);
+    m.sync
+        .on_headers(&mut m.chain, 1, &headers[..100], now, wall); // short: synced
+    let acts = m
+        .sync
+        .on_inv_blocks(&m.chain, 1, &[headers[50].block_hash()], now);
+    assert!(acts.is_empty());
+    let acts = m
+        .sync
+        .on_inv_blocks(&m.chain, 1, &[headers[300].block_hash()], now);
+    assert!(matches!(&acts[..], [Action::GetHeaders { peer: 1, .. }]));
+}
+
+#[test]
+fn chain_sync_threads_sync_two_chains() {
+    use btcnode::chain::{SyncHandle, SyncMsg};
+    use crossbeam_channel::{Sender, bounded};
+    use parking_lot::{Mutex, RwLock};
+    use std::sync::Arc;
+
+    let (headers, wall) = recent_chain(4500);
+    let clock = move || wall;
+    let a_chain = Arc::new(RwLock::new(Chain::new(Network::Regtest)));
+    for part in headers.chunks(2000) {
+        a_chain.write().process_headers(part, wall).expect("valid");
+    }
+    let b_chain = Arc::new(RwLock::new(Chain::new(Network::Regtest)));
+
+    // Each sink delivers the other node's actions as messages from peer 1 (a, seen by b) or
+    // peer 2 (b, seen by a); a slot is filled once the handles exist.
+    type Slot = Arc<Mutex<Option<Sender<SyncMsg>>>>;
+    fn deliver(slot: &Slot, from: u64, action: Action) {
+        let msg = match action {
+            Action::GetHeaders { locator, stop, .. } => SyncMsg::GetHeaders {
+                peer: from,
+                locator,
+                stop,
+            },
+            Action::Headers { headers, .. } => SyncMsg::Headers {
+                peer: from,
+                headers,
+            },
+            Action::InvBlocks { hashes, .. } => SyncMsg::InvBlocks { peer: from, hashes },
+            Action::SendHeaders { .. } => SyncMsg::SendHeaders { peer: from },
+            _ => return,
+        };
+        if let Some(tx) = slot.lock().as_ref() {
+            let _ = tx.send(msg);
+        }
+    }
+    let to_a: Slot = Arc::new(Mutex::new(None));
+    let to_b: Slot = Arc::new(Mutex::new(None));
+    let (seen_tx, seen_rx) = bounded::<Action>(10_000);
+    let a = {
+        let to_b = to_b.clone();
+        SyncHandle::start(
+            a_chain.clone(),
+            SyncConfig::default(),
+            Duration::from_millis(50),
+            Box::new(move |x| deliver(&to_b, 1, x)),
+            Box::new(clock),
+        )
+        .expect("start a")
+    };
+    let b = {
+        let to_a = to_a.clone();
+        SyncHandle::start(
+            b_chain.clone(),
+            SyncConfig::default(),
+            Duration::from_millis(50),
+            Box::new(move |x| {
+                let _ = seen_tx.try_send(x.clone());
+                deliver(&to_a, 2, x)
+            }),
+            Box::new(clock),
+        )
+        .expect("start b")
+    };
+    *to_a.lock() = Some(a.sender());
+    *to_b.lock() = Some(b.sender());
+    let inbound = PeerInfo {
+        outbound: false,
+        ..peer(0)
+    };
+    a.sender()
+        .send(SyncMsg::PeerConnected {
+            peer: 2,
+            info: inbound,
+        })
+        .expect("a alive");
+    b.sender()
+        .send(SyncMsg::PeerConnected {
+            peer: 1,
+            info: peer(4500),
+        })
+        .expect("b alive");
+    // b sends sendheaders to a once it has caught up.
+    loop {
+        match seen_rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(Action::SendHeaders { peer: 1 }) => break,
+            Ok(_) => continue,
+            Err(e) => panic!("b did not finish syncing: {e}"),
+        }
+    }
+    assert_eq!(b_chain.read().tip_hash(), a_chain.read().tip_hash());
+    // Break the sink cycle before joining.
+    to_a.lock().take();
+    to_b.lock().take();
+    a.stop();
+    b.stop();
+}
+
+#[test]
+fn chain_sync_over_loopback_10000_headers() {
+    use crate::chain_support::LoopbackNode;
+    let (headers, wall) = recent_chain(10_000);
+    let mut a_chain = Chain::new(Network::Regtest);
+    for part in headers.chunks(2000) {
+        a_chain.process_headers(part, wall).expect("valid");
+    }
+    let a = LoopbackNode::new(a_chain, wall);
+    let b = LoopbackNode::new(Chain::new(Network::Regtest), wall);
+    let pair = b.connect(&a);
+    let want = a.chain.read().tip_hash();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while b.chain.read().tip_hash() != want {
+        assert!(
+            Instant::now() < deadline,
+            "b stuck at {}",
+            b.chain.read().height()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(b.chain.read().height(), 10_000);
+    assert!(a.misbehaving.lock().is_empty() && b.misbehaving.lock().is_empty());
+
+    // A new header sent by a reaches b's tip.
+    let next = mine(&headers[9_999], headers[9_999].timestamp + 1, 1);
+    let _ = a.chain.write().process_headers(&[next], wall);
+    // a's sync manager learns of new headers only from peers, so announce by hand as a
+    // miner would: b gets the header from a's side of the connection.
+    pair.1.queue_message(
+        btcnode::wire::Message::Headers(btcnode::wire::MsgHeaders {
+            headers: vec![next],
+        }),
+        None,
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while b.chain.read().tip_hash() != next.block_hash() {
+        assert!(Instant::now() < deadline, "announcement not taken");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+
+    // An invalid header from a raises its score to the ban threshold at b.
+    let bad = mine_with(next.block_hash(), next.timestamp + 1, 9, 0x2000_ffff, 4);
+    pair.1.queue_message(
+        btcnode::wire::Message::Headers(btcnode::wire::MsgHeaders { headers: vec![bad] }),
+        None,
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while b.misbehaving.lock().is_empty() {
+        assert!(Instant::now() < deadline, "invalid header not punished");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(b.misbehaving.lock()[0].1, BAN_THRESHOLD);
+    a.shutdown();
+    b.shutdown();
+}

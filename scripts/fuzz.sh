@@ -33,6 +33,7 @@ if ! cargo fuzz build --fuzz-dir "$fuzz_dir" -s none 2>&1 | tail -3 >&2; then
     exit 1
 fi
 
+bin_dir="$fuzz_dir/target/$(rustc -vV | sed -n 's/^host: //p')/release"
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 total_crashes=0
@@ -45,7 +46,8 @@ for t in "${targets[@]}"; do
     [ -d "$fuzz_dir/seeds/$t" ] && seeds=("$fuzz_dir/seeds/$t")
     before=$(find "$artifacts" -type f | wc -l)
     echo "fuzzing $t for ${secs}s..." >&2
-    cargo fuzz run --fuzz-dir "$fuzz_dir" -s none "$t" "$corpus" "${seeds[@]}" -- \
+    # The binary directly: `cargo fuzz run` would rebuild first if the tree changed.
+    "$bin_dir/$t" "$corpus" "${seeds[@]}" \
         -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 -print_final_stats=1 \
         -artifact_prefix="$artifacts/" >"$logs/$t.log" 2>&1
     rc=$?

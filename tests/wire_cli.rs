@@ -145,3 +145,72 @@ fn unknown_commands_round_trip_as_raw_payload() {
     let v: Value = serde_json::from_str(&stdout(&d)).expect("json");
     assert_eq!(v, serde_json::from_str::<Value>(json).expect("json"));
 }
+
+#[test]
+fn a_real_block_round_trips_through_stdin() {
+    let path = shared_dir().join(
+        "data/mainnet-block-00000000000000000021868c2cefc52a480d173c849412fe81c4e5ab806f94ab.bin",
+    );
+    let payload = std::fs::read(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    let msg = btcnode::wire::Message::decode("block", payload, 70016).expect("real block");
+    let frame = btcnode::wire::encode_message(&msg, 70016, 0xd9b4_bef9).expect("encodable");
+    let hex = btcnode::wire::hex::encode(&frame);
+    // Wrapped like a capture dump: whitespace is ignored.
+    let wrapped: String = hex
+        .as_bytes()
+        .chunks(64)
+        .map(|c| String::from_utf8_lossy(c).into_owned() + "\n")
+        .collect();
+    let d = btcnode(&["decode", "-"], Some(&wrapped));
+    assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
+    let json = stdout(&d);
+    assert!(json.starts_with("{\"command\":\"block\""));
+    assert!(json.contains("00000000000000000021868c2cefc52a480d173c849412fe81c4e5ab806f94ab"));
+    let e = btcnode(&["encode", "-"], Some(&json));
+    assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
+    assert!(stdout(&e) == hex, "encode(decode(block)) differs");
+}
+
+/// Frames `payload` as `command` on mainnet, checking the payload survives the library.
+fn frame(command: &str, payload: &[u8]) -> String {
+    let msg = btcnode::wire::Message::decode(command, payload.to_vec(), 70016).expect("decodes");
+    let frame = btcnode::wire::encode_message(&msg, 70016, 0xd9b4_bef9).expect("encodable");
+    assert_eq!(&frame[24..], payload, "{command} payload kept");
+    btcnode::wire::hex::encode(&frame)
+}
+
+#[test]
+fn odd_relay_bytes_and_non_utf8_strings_round_trip_through_the_tool() {
+    // version: NODE_NETWORK, two 127.0.0.1 addresses, user agent "/\xff/", relay byte 2.
+    let mut version = Vec::new();
+    version.extend_from_slice(&70016i32.to_le_bytes());
+    version.extend_from_slice(&1u64.to_le_bytes());
+    version.extend_from_slice(&1_700_000_000i64.to_le_bytes());
+    for _ in 0..2 {
+        version.extend_from_slice(&1u64.to_le_bytes());
+        version.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1]);
+        version.extend_from_slice(&8333u16.to_be_bytes());
+    }
+    version.extend_from_slice(&42u64.to_le_bytes());
+    version.extend_from_slice(b"\x03/\xff/");
+    version.extend_from_slice(&800_000i32.to_le_bytes());
+    version.push(2);
+    let reject = b"\x02t\xff\x10\x03\xc3\x28!".to_vec();
+    for (command, payload) in [("version", version), ("reject", reject)] {
+        let hex = frame(command, &payload);
+        let d = btcnode(&["decode", &hex], None);
+        assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
+        let json = stdout(&d);
+        let v: Value = serde_json::from_str(&json).expect("json");
+        if command == "version" {
+            assert_eq!(v["user_agent"]["hex"], "2fff2f", "{json}");
+            assert_eq!(v["relay_byte"], 2, "{json}");
+        } else {
+            assert_eq!(v["cmd"]["hex"], "74ff", "{json}");
+            assert_eq!(v["reason"]["hex"], "c32821", "{json}");
+        }
+        let e = btcnode(&["encode", &json], None);
+        assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
+        assert_eq!(stdout(&e), hex, "{command}");
+    }
+}

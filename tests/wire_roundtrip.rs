@@ -300,12 +300,13 @@ fn random_messages(rng: &mut StdRng, pver: u32) -> Vec<Message> {
         }));
     }
     if pver >= REJECT_VERSION {
-        m.push(Message::Reject(MsgReject {
+        let code = rng.random();
+        m.push(Message::Reject(MsgReject::new(
             cmd,
-            code: rng.random(),
-            reason: ascii(rng, 100),
-            hash: reject_hash,
-        }));
+            code,
+            ascii(rng, 100),
+            reject_hash,
+        )));
     }
     if pver >= SEND_HEADERS_VERSION {
         m.push(Message::SendHeaders);
@@ -637,4 +638,233 @@ fn bitcoin_crate_reads_and_rewrites_our_messages_identically() {
         }
     }
     assert!(compared.len() >= 30, "compared {compared:?}");
+}
+
+/// bytes -> message -> JSON -> message -> bytes, asserting every step is exact; returns
+/// the JSON.
+fn lossless(command: &str, payload: &[u8], pver: u32) -> serde_json::Value {
+    let msg = Message::decode(command, payload.to_vec(), pver).expect("decodes");
+    let mut again = Vec::new();
+    msg.encode_payload(&mut again, pver);
+    assert_eq!(
+        hex::encode(&again),
+        hex::encode(payload),
+        "{command} re-encoded"
+    );
+    let json = message_to_json(&msg).expect("json");
+    let back = message_from_json(json.clone()).expect("json reads back");
+    assert_eq!(back, msg, "{command} through JSON");
+    let mut again = Vec::new();
+    back.encode_payload(&mut again, pver);
+    assert_eq!(
+        hex::encode(&again),
+        hex::encode(payload),
+        "{command} via JSON"
+    );
+    json
+}
+
+/// A full `version` payload with the given user agent bytes and relay byte.
+fn version_payload(user_agent: &[u8], relay: u8) -> Vec<u8> {
+    let mut v = MsgVersion::new(
+        PROTOCOL_VERSION as i32,
+        ServiceFlag::NODE_NETWORK,
+        1_700_000_000,
+        NetAddress::from_socket_addr(([127, 0, 0, 1], 8333).into(), ServiceFlag::NONE),
+        NetAddress::from_socket_addr(([127, 0, 0, 2], 8333).into(), ServiceFlag::NONE),
+        7,
+        String::new(),
+        800_000,
+        false,
+    );
+    v.user_agent = "x".repeat(user_agent.len());
+    let mut w = Vec::new();
+    Message::Version(v).encode_payload(&mut w, PROTOCOL_VERSION);
+    // The user agent sits right before last_block (4) and relay (1).
+    let ua_at = w.len() - 5 - user_agent.len();
+    let ua_end = w.len() - 5;
+    w[ua_at..ua_end].copy_from_slice(user_agent);
+    *w.last_mut().expect("relay byte") = relay;
+    w
+}
+
+#[test]
+fn version_relay_byte_other_than_0_or_1_round_trips() {
+    for relay in [0u8, 1, 2, 0x7f, 0xff] {
+        let payload = version_payload(b"/x:1/", relay);
+        let json = lossless("version", &payload, PROTOCOL_VERSION);
+        let Message::Version(v) =
+            Message::decode("version", payload, PROTOCOL_VERSION).expect("decodes")
+        else {
+            panic!("not a version");
+        };
+        // Any non-zero byte means "relay", as in btcd and Bitcoin Core.
+        assert_eq!(v.relay(), relay != 0);
+        assert_eq!(v.disable_relay_tx, relay == 0);
+        assert_eq!(v.relay_flag_byte(), relay);
+        assert_eq!(json["disable_relay_tx"], relay == 0);
+        if relay > 1 {
+            assert_eq!(json["relay_byte"], relay);
+        } else {
+            assert!(json.get("relay_byte").is_none(), "{json}");
+        }
+    }
+    // Editing the flag wins over the kept byte.
+    let payload = version_payload(b"/x:1/", 2);
+    let Message::Version(mut v) =
+        Message::decode("version", payload, PROTOCOL_VERSION).expect("decodes")
+    else {
+        panic!("not a version");
+    };
+    v.disable_relay_tx = true;
+    assert_eq!(v.relay_flag_byte(), 0);
+    // JSON that contradicts itself is refused.
+    let mut json = message_to_json(&Message::Version(v)).expect("json");
+    json["relay_byte"] = 2.into();
+    let e = message_from_json(json).expect_err("contradiction");
+    assert!(e.contains("relay_byte 2 contradicts"), "{e}");
+}
+
+#[test]
+fn non_utf8_strings_round_trip_exactly() {
+    let bad: &[u8] = b"/caf\xe9:1\xff\xfe/";
+    let json = lossless("version", &version_payload(bad, 1), PROTOCOL_VERSION);
+    assert_eq!(
+        json["user_agent"],
+        serde_json::json!({ "hex": hex::encode(bad) })
+    );
+    let Message::Version(v) = message_from_json(json).expect("reads") else {
+        panic!("not a version");
+    };
+    assert_eq!(v.user_agent, "/caf?:1??/");
+    assert_eq!(v.user_agent_bytes(), bad);
+    // Valid UTF-8 prints as a plain string, also when given as hex.
+    let json = lossless("version", &version_payload("/café:1/".as_bytes(), 1), 70016);
+    assert_eq!(json["user_agent"], "/café:1/");
+    let mut j = json.clone();
+    j["user_agent"] = serde_json::json!({ "hex": hex::encode("/café:1/".as_bytes()) });
+    assert_eq!(
+        message_from_json(j).expect("reads"),
+        message_from_json(json).expect("reads")
+    );
+    // A string that happens to look like the lossy text stays text.
+    let mut j = lossless("version", &version_payload(bad, 1), PROTOCOL_VERSION);
+    j["user_agent"] = "/caf?:1??/".into();
+    let Message::Version(v) = message_from_json(j).expect("reads") else {
+        panic!("not a version");
+    };
+    assert_eq!(v.user_agent_bytes(), b"/caf?:1??/");
+
+    // reject: both strings, and the hash still follows a valid "block" command.
+    for (cmd, reason) in [
+        (&b"bl\xffck"[..], &b"bad \x80 block"[..]),
+        (b"block", b"\xc3\x28"),
+        (b"\xf0\x9f\x92", b"fine"),
+    ] {
+        let mut payload = Vec::new();
+        payload.push(cmd.len() as u8);
+        payload.extend_from_slice(cmd);
+        payload.push(0x10);
+        payload.push(reason.len() as u8);
+        payload.extend_from_slice(reason);
+        if cmd == b"block" {
+            payload.extend_from_slice(&[0xab; 32]);
+        }
+        let json = lossless("reject", &payload, PROTOCOL_VERSION);
+        let want = |b: &[u8]| match std::str::from_utf8(b) {
+            Ok(s) => serde_json::json!(s),
+            Err(_) => serde_json::json!({ "hex": hex::encode(b) }),
+        };
+        assert_eq!(json["cmd"], want(cmd));
+        assert_eq!(json["reason"], want(reason));
+    }
+    // Editing a decoded field takes effect.
+    let Message::Reject(mut r) =
+        Message::decode("reject", b"\x01\xff\x10\x01\xfe".to_vec(), PROTOCOL_VERSION)
+            .expect("decodes")
+    else {
+        panic!("not a reject");
+    };
+    r.reason = "new".into();
+    let mut w = Vec::new();
+    Message::Reject(r).encode_payload(&mut w, PROTOCOL_VERSION);
+    assert_eq!(w, b"\x01\xff\x10\x03new");
+}
+
+#[test]
+fn block_headers_have_one_json_form() {
+    let mut rng = StdRng::seed_from_u64(0x5eed_0011);
+    let h = header(&mut rng);
+    let want = serde_json::json!({
+        "version": h.version,
+        "prev_block": h.prev_block.to_string(),
+        "merkle_root": h.merkle_root.to_string(),
+        "timestamp": h.timestamp,
+        "bits": format!("{:#010x}", h.bits),
+        "nonce": h.nonce,
+        "block_hash": h.block_hash().to_string(),
+    });
+    assert_eq!(serde_json::to_value(h).expect("json"), want);
+    let headers = message_to_json(&Message::Headers(MsgHeaders { headers: vec![h] })).expect("j");
+    assert_eq!(headers["headers"][0], want);
+    let block = MsgBlock::new(h, &[]).expect("block");
+    assert_eq!(
+        message_to_json(&Message::Block(block)).expect("j")["header"],
+        want
+    );
+    // Read back: bits as a number is accepted, block_hash may be left out, a wrong one is
+    // refused.
+    let mut j = want.clone();
+    j["bits"] = h.bits.into();
+    j.as_object_mut().expect("object").remove("block_hash");
+    assert_eq!(serde_json::from_value::<BlockHeader>(j).expect("reads"), h);
+    let mut j = want.clone();
+    j["nonce"] = (h.nonce ^ 1).into();
+    let e = serde_json::from_value::<BlockHeader>(j).expect_err("hash mismatch");
+    assert!(e.to_string().contains("does not match"), "{e}");
+    let mut json = headers.clone();
+    json["headers"][0]["nonce"] = (h.nonce ^ 1).into();
+    assert!(message_from_json(json).is_err());
+}
+
+#[test]
+fn addr_skips_entries_without_a_legacy_form() {
+    let ts = |addr: AddrV2| NetAddress {
+        timestamp: 1_700_000_000,
+        services: ServiceFlag::NODE_NETWORK,
+        addr,
+        port: 8333,
+    };
+    let v4 = ts(AddrV2::Ipv4([192, 0, 2, 1].into()));
+    let v6 = ts(AddrV2::Ipv6("2001:db8::1".parse().expect("ip")));
+    let onion2 = ts(AddrV2::TorV2([7; 10]));
+    let msg = MsgAddr {
+        addr_list: vec![
+            ts(AddrV2::TorV3([1; 32])),
+            v4,
+            ts(AddrV2::I2p([2; 32])),
+            v6,
+            ts(AddrV2::Cjdns("fc00::1".parse().expect("ip"))),
+            onion2,
+        ],
+    };
+    assert_eq!(msg.encodable_len(), 3);
+    let mut w = Vec::new();
+    Message::Addr(msg).encode_payload(&mut w, PROTOCOL_VERSION);
+    assert_eq!(w.len(), 1 + 3 * 30, "count and three entries");
+    assert_eq!(w[0], 3, "count written matches entries written");
+    let back = Message::decode("addr", w, PROTOCOL_VERSION).expect("decodes");
+    assert_eq!(
+        back,
+        Message::Addr(MsgAddr {
+            addr_list: vec![v4, v6, onion2]
+        })
+    );
+    // Nothing encodable: an empty addr.
+    let mut w = Vec::new();
+    Message::Addr(MsgAddr {
+        addr_list: vec![ts(AddrV2::TorV3([1; 32]))],
+    })
+    .encode_payload(&mut w, PROTOCOL_VERSION);
+    assert_eq!(w, [0]);
 }

@@ -1,12 +1,18 @@
 //! The 80-byte block header. btcd counterpart: `wire/blockheader.go`.
 
 use super::hash::{Hash, sha256d};
+use super::msg_tx::hex_u32;
 
 /// Serialized size of a block header in bytes.
 pub const BLOCK_HEADER_LEN: usize = 80;
 
 /// A block header: the part of a block that carries its proof of work.
+///
+/// In JSON (in `headers`, `block` and `merkleblock`) the fields appear with `bits` as
+/// "0x..." hex plus the derived `block_hash`; when read back, `bits` may also be a number and
+/// `block_hash`, if present, must match the other fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(into = "HeaderJson", try_from = "HeaderJson")]
 pub struct BlockHeader {
     /// Block version (BIP9 bits in the top three bits' range).
     pub version: i32,
@@ -56,6 +62,60 @@ impl BlockHeader {
     /// The block hash: double SHA-256 of the 80 header bytes.
     pub fn block_hash(&self) -> Hash {
         sha256d(&self.to_bytes())
+    }
+}
+
+/// A header as JSON: `bits` as "0x..." hex (a number is accepted when read) and the derived
+/// `block_hash` (optional when read, checked when present).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct HeaderJson {
+    version: i32,
+    prev_block: Hash,
+    merkle_root: Hash,
+    timestamp: u32,
+    #[serde(with = "hex_u32")]
+    bits: u32,
+    nonce: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    block_hash: Option<Hash>,
+}
+
+impl From<BlockHeader> for HeaderJson {
+    fn from(h: BlockHeader) -> HeaderJson {
+        HeaderJson {
+            version: h.version,
+            prev_block: h.prev_block,
+            merkle_root: h.merkle_root,
+            timestamp: h.timestamp,
+            bits: h.bits,
+            nonce: h.nonce,
+            block_hash: Some(h.block_hash()),
+        }
+    }
+}
+
+impl TryFrom<HeaderJson> for BlockHeader {
+    type Error = String;
+
+    /// The header, refusing a `block_hash` that does not match the fields.
+    fn try_from(j: HeaderJson) -> Result<BlockHeader, String> {
+        let h = BlockHeader {
+            version: j.version,
+            prev_block: j.prev_block,
+            merkle_root: j.merkle_root,
+            timestamp: j.timestamp,
+            bits: j.bits,
+            nonce: j.nonce,
+        };
+        if let Some(want) = j.block_hash
+            && want != h.block_hash()
+        {
+            return Err(format!(
+                "block_hash {want} does not match the header fields ({})",
+                h.block_hash()
+            ));
+        }
+        Ok(h)
     }
 }
 

@@ -4,7 +4,11 @@
 //!
 //! JSON form: an object with `"command"` and the message's fields (hashes in display hex,
 //! byte strings as hex, addresses as text); unknown commands are
-//! `{"command": ..., "payload": hex}`.
+//! `{"command": ..., "payload": hex}`. Text fields (user agent, reject command and reason)
+//! are plain strings when their bytes are UTF-8 and `{"hex": ...}` otherwise; a `version`
+//! relay byte other than 0 or 1 shows as `"relay_byte"`; block headers (in `headers`,
+//! `block`, `merkleblock`) show `bits` as "0x..." hex and their `block_hash`, which is
+//! checked when read back.
 
 use std::io::Read;
 
@@ -135,7 +139,9 @@ pub fn decode_frame(bytes: &[u8], pver: u32, magic: u32) -> Result<Message, Erro
 
 fn decode_run(o: &Options) -> Result<String, String> {
     let text = read_input(&o.input)?;
-    let bytes = hex::decode(text.trim()).map_err(|e| format!("invalid hex: {e}"))?;
+    // Captures are often wrapped or spaced: whitespace anywhere is ignored.
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let bytes = hex::decode(&compact).map_err(|e| format!("invalid hex: {e}"))?;
     let msg = decode_frame(&bytes, o.pver, o.network.magic()).map_err(|e| e.to_string())?;
     // Known messages print straight from their types so "command" comes first and fields
     // keep their declared order; unknown ones go through the JSON value.

@@ -158,16 +158,21 @@ impl<'a> Reader<'a> {
     /// not UTF-8 is accepted; each byte of an invalid sequence becomes `?`, so the string
     /// never grows past its limit when sent on.
     pub fn read_var_string(&mut self, what: &'static str, max: u64) -> Result<String, Error> {
+        Ok(lossy_text(self.read_var_bytes(what, max)?))
+    }
+
+    /// Reads a varint-prefixed string losslessly: the text as [`Reader::read_var_string`]
+    /// gives it, plus the exact bytes when they are not UTF-8 (`None` when the text is them).
+    pub fn read_var_text(
+        &mut self,
+        what: &'static str,
+        max: u64,
+    ) -> Result<(String, Option<Vec<u8>>), Error> {
         let b = self.read_var_bytes(what, max)?;
-        if let Ok(s) = std::str::from_utf8(b) {
-            return Ok(s.to_string());
-        }
-        let mut s = String::with_capacity(b.len());
-        for chunk in b.utf8_chunks() {
-            s.push_str(chunk.valid());
-            s.extend(std::iter::repeat_n('?', chunk.invalid().len()));
-        }
-        Ok(s)
+        Ok(match std::str::from_utf8(b) {
+            Ok(s) => (s.to_string(), None),
+            Err(_) => (lossy_text(b), Some(b.to_vec())),
+        })
     }
 
     /// Fails with [`Error::TrailingBytes`] if bytes are left after a complete payload.
@@ -274,5 +279,70 @@ mod tests {
                 ..
             })
         ));
+    }
+}
+
+/// Wire string bytes as text: valid UTF-8 as is; each byte of an invalid sequence becomes
+/// `?`, so the text has exactly as many bytes as the wire string.
+pub fn lossy_text(b: &[u8]) -> String {
+    if let Ok(s) = std::str::from_utf8(b) {
+        return s.to_string();
+    }
+    let mut s = String::with_capacity(b.len());
+    for chunk in b.utf8_chunks() {
+        s.push_str(chunk.valid());
+        s.extend(std::iter::repeat_n('?', chunk.invalid().len()));
+    }
+    s
+}
+
+/// The bytes to send for a string field kept as `text` plus the optional exact wire bytes
+/// `raw` (see [`Reader::read_var_text`]): `raw` while `text` is still its [`lossy_text`]
+/// (the field was decoded and not edited since), otherwise `text`.
+pub fn text_bytes<'a>(text: &'a str, raw: Option<&'a [u8]>) -> &'a [u8] {
+    match raw {
+        Some(b) if std::str::from_utf8(b).is_err() && lossy_text(b) == text => b,
+        _ => text.as_bytes(),
+    }
+}
+
+/// A wire string in JSON: a plain string when its bytes are UTF-8, otherwise
+/// `{"hex": "..."}` with the exact bytes, so `decode` then `encode` gives back every byte.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub(crate) enum TextJson {
+    /// Valid UTF-8.
+    Text(String),
+    /// Any bytes, as hex.
+    Hex {
+        /// The bytes.
+        #[serde(with = "super::hex::serde")]
+        hex: Vec<u8>,
+    },
+}
+
+impl TextJson {
+    /// The JSON form of a field kept as `text` plus optional exact bytes `raw`.
+    pub(crate) fn from_field(text: &str, raw: Option<&[u8]>) -> TextJson {
+        match std::str::from_utf8(text_bytes(text, raw)) {
+            Ok(s) => TextJson::Text(s.to_string()),
+            Err(_) => TextJson::Hex {
+                hex: text_bytes(text, raw).to_vec(),
+            },
+        }
+    }
+
+    /// Back to a field: the text and, when the bytes are not UTF-8, the exact bytes.
+    pub(crate) fn into_field(self) -> (String, Option<Vec<u8>>) {
+        match self {
+            TextJson::Text(s) => (s, None),
+            TextJson::Hex { hex } => match String::from_utf8(hex) {
+                Ok(s) => (s, None),
+                Err(e) => {
+                    let b = e.into_bytes();
+                    (lossy_text(&b), Some(b))
+                }
+            },
+        }
     }
 }

@@ -190,3 +190,80 @@ impl From<std::io::Error> for Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_one_lower_case_line_with_the_numbers() {
+        let all = [
+            Error::UnexpectedEof {
+                field: "nonce",
+                needed: 8,
+                remaining: 3,
+            },
+            Error::NonCanonicalVarInt {
+                value: 1,
+                encoded_len: 3,
+            },
+            Error::CountTooLarge {
+                what: "addresses",
+                count: 1001,
+                max: 1000,
+            },
+            Error::TrailingBytes {
+                command: "inv".into(),
+                extra: 1,
+            },
+            Error::BadMagic {
+                expected: 0xd9b4_bef9,
+                got: 0x0709_110b,
+            },
+            Error::InvalidCommand { bytes: [0x81; 12] },
+            Error::CommandNotEncodable {
+                command: "x".repeat(13),
+            },
+            Error::PayloadTooLarge {
+                command: "getaddr".into(),
+                length: 1,
+                max: 0,
+            },
+            Error::BadChecksum {
+                command: "version".into(),
+                expected: [0xef, 0xbe, 0, 0],
+                computed: [1, 2, 3, 4],
+            },
+            Error::InvalidForVersion {
+                command: "reject",
+                pver: 70001,
+                min: 70002,
+            },
+            Error::InvalidAddressSize {
+                network_id: 1,
+                len: 5,
+            },
+            Error::HeaderHasTransactions { index: 0, count: 1 },
+            Error::Io {
+                kind: std::io::ErrorKind::UnexpectedEof,
+                detail: "failed to fill whole buffer".into(),
+            },
+            Error::InvalidValue {
+                field: "sendcmpct announce",
+                reason: "2 is neither 0 nor 1".into(),
+            },
+        ];
+        let texts: Vec<String> = all.iter().map(ToString::to_string).collect();
+        for t in &texts {
+            assert!(!t.contains('\n') && !t.ends_with('.'), "{t}");
+            assert!(
+                t.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit()),
+                "{t}"
+            );
+        }
+        assert!(texts[2].contains("1001") && texts[2].contains("1000"));
+        assert!(texts[7].contains("getaddr"));
+        let unique: std::collections::BTreeSet<_> = texts.iter().collect();
+        assert_eq!(unique.len(), texts.len());
+    }
+}

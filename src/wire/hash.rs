@@ -4,7 +4,7 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 use std::str::FromStr;
 
-/// Length in bytes of a [`Hash`].
+/// Length in bytes of a [`Hash`](struct@Hash).
 pub const HASH_SIZE: usize = 32;
 
 /// A 32-byte hash in wire byte order (block hash, txid, wtxid, merkle root).

@@ -433,6 +433,46 @@ impl Message {
     }
 }
 
+macro_rules! message_from {
+    ($($ty:ty => $variant:ident),* $(,)?) => {
+        $(
+            impl From<$ty> for Message {
+                fn from(m: $ty) -> Message {
+                    Message::$variant(m)
+                }
+            }
+        )*
+    };
+}
+
+message_from!(
+    MsgVersion => Version,
+    MsgPing => Ping,
+    MsgPong => Pong,
+    MsgAddr => Addr,
+    MsgAddrV2 => AddrV2,
+    MsgInv => Inv,
+    MsgGetData => GetData,
+    MsgNotFound => NotFound,
+    MsgGetBlocks => GetBlocks,
+    MsgGetHeaders => GetHeaders,
+    MsgHeaders => Headers,
+    MsgBlock => Block,
+    MsgTx => Tx,
+    MsgReject => Reject,
+    MsgFeeFilter => FeeFilter,
+    MsgFilterLoad => FilterLoad,
+    MsgFilterAdd => FilterAdd,
+    MsgMerkleBlock => MerkleBlock,
+    MsgGetCFilters => GetCFilters,
+    MsgCFilter => CFilter,
+    MsgGetCFHeaders => GetCFHeaders,
+    MsgCFHeaders => CFHeaders,
+    MsgGetCFCheckpt => GetCFCheckpt,
+    MsgCFCheckpt => CFCheckpt,
+    MsgSendCmpct => SendCmpct,
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -479,6 +519,7 @@ mod tests {
                 assert_eq!(m.command(), c);
             }
         }
+        assert_eq!(Message::from(MsgPing { nonce: 1 }).command(), "ping");
         assert_eq!(
             Message::decode("sendtxrcncl", vec![1], 70016),
             Ok(Message::Unknown {

@@ -11,11 +11,29 @@ use super::protocol::MULTIPLE_ADDRESS_VERSION;
 /// `MAX_ADDR_TO_SEND`): a peer sending more is misbehaving.
 pub const MAX_ADDR_PER_MSG: usize = 1000;
 
-/// An `addr` message.
+/// An `addr` message. It may hold any [`NetAddress`], but only those with a legacy 16-byte
+/// form go on the wire: encoding skips Tor v3, I2P and CJDNS entries (send those in
+/// `addrv2`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct MsgAddr {
     /// The addresses, each with its last-seen timestamp (from version 31402).
     pub addr_list: Vec<NetAddress>,
+}
+
+impl MsgAddr {
+    /// How many of the addresses an `addr` message can carry: those with a legacy 16-byte
+    /// form (IPv4, IPv6, Tor v2). Encoding skips the others.
+    pub fn encodable_len(&self) -> usize {
+        self.addr_list
+            .iter()
+            .filter(|na| has_legacy_form(na))
+            .count()
+    }
+}
+
+/// Whether an address fits the legacy 16-byte form of an `addr` entry.
+fn has_legacy_form(na: &NetAddress) -> bool {
+    na.addr.to_legacy_bytes().is_some()
 }
 
 impl Payload for MsgAddr {
@@ -36,9 +54,13 @@ impl Payload for MsgAddr {
         Ok(MsgAddr { addr_list })
     }
 
+    /// Writes the entries that have a legacy 16-byte form (IPv4, IPv6, Tor v2) and skips the
+    /// rest (Tor v3, I2P, CJDNS), with the count written matching the entries written: btcd's
+    /// `NetAddress` cannot hold those kinds, and Bitcoin Core sends them only over `addrv2`.
+    /// Use [`MsgAddr::encodable_len`] to see how many will go out.
     fn encode(&self, w: &mut Vec<u8>, pver: u32) {
-        write_varint(w, self.addr_list.len() as u64);
-        for na in &self.addr_list {
+        write_varint(w, self.encodable_len() as u64);
+        for na in self.addr_list.iter().filter(|na| has_legacy_form(na)) {
             write_net_address(w, pver, na, true);
         }
     }

@@ -16,7 +16,6 @@ use super::merkle::{commitment_in_script, merkle_root_mutated, witness_commitmen
 use super::message::MAX_BLOCK_PAYLOAD;
 use super::msg_tx::{
     MIN_TX_PAYLOAD, MsgTx, SerSeq, TxJson, TxRef, TxTable, check_payload_len, decode_block_txs,
-    hex_u32,
 };
 
 /// Most transactions a block that fits in a message could hold (`maxTxPerBlock`).
@@ -226,61 +225,13 @@ impl PartialEq for MsgBlock {
 impl Eq for MsgBlock {}
 
 // ---------------------------------------------------------------------------------------
-// JSON, in the shape of ../shared/vectors/wire.json: header fields with bits as "0x..." hex
-// and the block hash; txn_count; transactions. Redundant fields are checked when read back.
-
-/// A header as JSON.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct HeaderJson {
-    version: i32,
-    prev_block: Hash,
-    merkle_root: Hash,
-    timestamp: u32,
-    #[serde(with = "hex_u32")]
-    bits: u32,
-    nonce: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    block_hash: Option<Hash>,
-}
-
-impl HeaderJson {
-    fn from_header(h: &BlockHeader) -> HeaderJson {
-        HeaderJson {
-            version: h.version,
-            prev_block: h.prev_block,
-            merkle_root: h.merkle_root,
-            timestamp: h.timestamp,
-            bits: h.bits,
-            nonce: h.nonce,
-            block_hash: Some(h.block_hash()),
-        }
-    }
-
-    fn to_header(&self) -> Result<BlockHeader, String> {
-        let h = BlockHeader {
-            version: self.version,
-            prev_block: self.prev_block,
-            merkle_root: self.merkle_root,
-            timestamp: self.timestamp,
-            bits: self.bits,
-            nonce: self.nonce,
-        };
-        if let Some(want) = self.block_hash
-            && want != h.block_hash()
-        {
-            return Err(format!(
-                "block_hash {want} does not match the header fields ({})",
-                h.block_hash()
-            ));
-        }
-        Ok(h)
-    }
-}
+// JSON, in the shape of ../shared/vectors/wire.json: the header (BlockHeader's JSON form),
+// txn_count, transactions. Redundant fields are checked when read back.
 
 /// A block as JSON, as read back.
 #[derive(serde::Deserialize)]
 struct BlockJson {
-    header: HeaderJson,
+    header: BlockHeader,
     #[serde(default)]
     txn_count: Option<u64>,
     transactions: Vec<TxJson>,
@@ -290,7 +241,7 @@ impl serde::Serialize for MsgBlock {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut st = s.serialize_struct("MsgBlock", 3)?;
-        st.serialize_field("header", &HeaderJson::from_header(&self.header))?;
+        st.serialize_field("header", &self.header)?;
         st.serialize_field("txn_count", &self.tx_count())?;
         st.serialize_field("transactions", &SerSeq(self.transactions()))?;
         st.end()
@@ -301,7 +252,7 @@ impl<'de> serde::Deserialize<'de> for MsgBlock {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<MsgBlock, D::Error> {
         use serde::de::Error as _;
         let json = BlockJson::deserialize(d)?;
-        let header = json.header.to_header().map_err(D::Error::custom)?;
+        let header = json.header;
         let n = json.transactions.len();
         if let Some(count) = json.txn_count
             && count != n as u64

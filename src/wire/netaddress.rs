@@ -219,7 +219,8 @@ pub fn read_net_address(
 }
 
 /// Appends a legacy network address. Kinds with no 16-byte form (Tor v3, I2P) are written as
-/// the unspecified address `::`; CJDNS is written as its IPv6 bytes.
+/// the unspecified address `::`; CJDNS is written as its IPv6 bytes. Only `version` reaches
+/// this with such kinds: `addr` skips entries without a legacy form (see `MsgAddr`).
 pub fn write_net_address(w: &mut Vec<u8>, pver: u32, na: &NetAddress, with_timestamp: bool) {
     if with_timestamp && pver >= NET_ADDRESS_TIME_VERSION {
         w.extend_from_slice(&na.timestamp.to_le_bytes());

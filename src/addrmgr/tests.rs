@@ -566,6 +566,22 @@ fn json_round_trip_is_identical() {
     assert!(!buckets.contains("b32.i2p") && !buckets.contains("99.1.1.1"));
 }
 
+/// Go's decoder takes fields in any order; so does the streaming loader (buckets read before
+/// the address list are resolved afterwards).
+#[test]
+fn fields_in_another_order_load() {
+    let b = mixed_book(22);
+    let text = String::from_utf8(b.to_json()).expect("utf8");
+    let start = text.find(",\"Addresses\":").expect("addresses");
+    let end = text.find(",\"NewBuckets\":").expect("buckets");
+    let addresses = &text[start..end];
+    let body = text[..start].to_string() + &text[end..text.len() - 2];
+    let moved = format!("{body}{addresses},\"Unknown\":[1,{{\"x\":null}}]}}\n");
+    assert_ne!(moved, text);
+    let loaded = AddrBook::from_json(moved.as_bytes(), StdRng::seed_from_u64(1)).expect("loads");
+    same_books(&b, &loaded);
+}
+
 #[test]
 fn json_has_btcd_field_names_and_layout() {
     let mut b = book(21);

@@ -199,6 +199,31 @@ fn full_tables_json() -> Vec<u8> {
     s.into_bytes()
 }
 
+/// CPU time of this thread (user + system) from /proc, in clock ticks of 10 ms (Linux's
+/// USER_HZ of 100). On a busy machine wall time includes waiting for a core; CPU time summed
+/// over several rounds shows what the work itself costs. `None` without /proc.
+fn thread_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    // Fields after the parenthesised name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// Mean CPU time of `rounds` runs of `f`, if /proc tells.
+fn cpu_per_round(rounds: u32, mut f: impl FnMut()) -> Option<Duration> {
+    let before = thread_cpu()?;
+    for _ in 0..rounds {
+        f();
+    }
+    Some((thread_cpu()? - before) / rounds)
+}
+
+fn cpu_ms(d: Option<Duration>) -> String {
+    d.map_or_else(|| "?".to_string(), |d| format!("{:.0}", ms(d)))
+}
+
 fn save_load_section() -> AddrBook {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target")
@@ -263,6 +288,22 @@ fn save_load_section() -> AddrBook {
         ms(load),
         ms(generic),
         ratio(load, generic)
+    );
+    // CPU time, which a busy machine does not inflate (fsync waits are not CPU time).
+    let cpu_rounds = 10;
+    let ser_cpu = cpu_per_round(cpu_rounds, || {
+        black_box(book.to_json());
+    });
+    let save_cpu = cpu_per_round(cpu_rounds, || save_peers(&book, &path).expect("save"));
+    let load_cpu = cpu_per_round(cpu_rounds, || {
+        black_box(load_peers(&path, StdRng::seed_from_u64(2), at(T0)));
+    });
+    println!(
+        "full tables, CPU time per run (mean of {cpu_rounds}, 10 ms ticks): serialize {} ms, \
+         save {} ms, load {} ms",
+        cpu_ms(ser_cpu),
+        cpu_ms(save_cpu),
+        cpu_ms(load_cpu)
     );
     let _ = std::fs::remove_dir_all(&dir);
     loaded.unwrap_or(book)

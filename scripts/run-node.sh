@@ -21,15 +21,17 @@ if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     exit 1
 fi
 
-# Pick regtest unless a network flag was given.
+# Defaults, each dropped when the caller gives its own: regtest, loopback listener.
 net=(--regtest)
+listen=(--listen=127.0.0.1)
 for a in "$@"; do
     case "$a" in
-        --testnet|--testnet4|--signet|--regtest|--simnet|--mainnet) net=() ;;
+        --testnet|--testnet4|--signet|--regtest|--simnet) net=() ;;
+        --listen*|--nolisten|--connect*) listen=() ;;
     esac
 done
 
-"$bin" --datadir="$datadir" "${net[@]}" --nodnsseed --listen=127.0.0.1 "$@" >>"$log" 2>&1 &
+"$bin" --datadir="$datadir" "${net[@]}" --nodnsseed "${listen[@]}" "$@" >>"$log" 2>&1 &
 pid=$!
 echo "$pid" >"$pidfile"
 sleep 0.3

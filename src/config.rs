@@ -370,15 +370,10 @@ pub fn default_datadir() -> PathBuf {
     home_dir().join(DEFAULT_DATADIR_NAME)
 }
 
-fn last(m: &getopts::Matches, long: &str, short: Option<&str>) -> Option<String> {
-    let mut v = m.opt_strs(long);
-    if let Some(s) = short {
-        // Short aliases are rare; when both are given the long one wins.
-        if v.is_empty() {
-            v = m.opt_strs(s);
-        }
-    }
-    v.pop()
+/// The last value of a repeatable option: later values (the command line) override earlier
+/// ones (the config file).
+fn last(m: &getopts::Matches, long: &str) -> Option<String> {
+    m.opt_strs(long).pop()
 }
 
 fn flag(m: &getopts::Matches, long: &str) -> bool {
@@ -549,10 +544,10 @@ pub fn parse_args(args: &[String]) -> Result<Command, ConfigError> {
     if flag(&first, "version") || flag(&first, "V") {
         return Ok(Command::Version);
     }
-    let datadir = last(&first, "datadir", None)
+    let datadir = last(&first, "datadir")
         .map(PathBuf::from)
         .unwrap_or_else(default_datadir);
-    let (configfile, explicit) = match last(&first, "configfile", None) {
+    let (configfile, explicit) = match last(&first, "configfile") {
         Some(p) => (PathBuf::from(p), true),
         None => (datadir.join(DEFAULT_CONFIG_FILENAME), false),
     };
@@ -568,7 +563,7 @@ pub fn parse_args(args: &[String]) -> Result<Command, ConfigError> {
 }
 
 fn build(m: &getopts::Matches, configfile: Option<PathBuf>) -> Result<Config, ConfigError> {
-    let datadir = last(m, "datadir", None)
+    let datadir = last(m, "datadir")
         .map(PathBuf::from)
         .unwrap_or_else(default_datadir);
 
@@ -611,7 +606,7 @@ fn build(m: &getopts::Matches, configfile: Option<PathBuf>) -> Result<Config, Co
         return err("the --addpeer and --connect options cannot be mixed");
     }
 
-    let proxy = last(m, "proxy", None);
+    let proxy = last(m, "proxy");
     let listen_flags = m.opt_strs("listen");
     // As btcd: --connect and --proxy turn listening off unless --listen is given explicitly.
     let no_listen = flag(m, "nolisten")
@@ -630,13 +625,13 @@ fn build(m: &getopts::Matches, configfile: Option<PathBuf>) -> Result<Config, Co
             .collect::<Result<_, _>>()?
     };
 
-    let max_peers = match last(m, "maxpeers", None) {
+    let max_peers = match last(m, "maxpeers") {
         Some(v) => v
             .parse::<usize>()
             .map_err(|_| ConfigError(format!("invalid --maxpeers {v:?}")))?,
         None => DEFAULT_MAX_PEERS,
     };
-    let ban_threshold = match last(m, "banthreshold", None) {
+    let ban_threshold = match last(m, "banthreshold") {
         Some(v) => v
             .parse::<u32>()
             .ok()
@@ -644,7 +639,7 @@ fn build(m: &getopts::Matches, configfile: Option<PathBuf>) -> Result<Config, Co
             .ok_or_else(|| ConfigError(format!("invalid --banthreshold {v:?}")))?,
         None => DEFAULT_BAN_THRESHOLD,
     };
-    let ban_duration = match last(m, "banduration", None) {
+    let ban_duration = match last(m, "banduration") {
         Some(v) => {
             let d = parse_duration(&v).map_err(|e| ConfigError(format!("--banduration: {e}")))?;
             // btcd refuses bans shorter than a second.
@@ -655,7 +650,7 @@ fn build(m: &getopts::Matches, configfile: Option<PathBuf>) -> Result<Config, Co
         }
         None => DEFAULT_BAN_DURATION,
     };
-    let peer_timeout = match last(m, "peertimeout", None) {
+    let peer_timeout = match last(m, "peertimeout") {
         Some(v) => parse_duration(&v)
             .ok()
             .filter(|d| !d.is_zero())
@@ -676,7 +671,7 @@ fn build(m: &getopts::Matches, configfile: Option<PathBuf>) -> Result<Config, Co
             ));
         }
     }
-    let debug_level = last(m, "debuglevel", None).unwrap_or_else(|| "info".to_string());
+    let debug_level = last(m, "debuglevel").unwrap_or_else(|| "info".to_string());
     crate::logging::parse_debug_level(&debug_level)
         .map_err(|e| ConfigError(format!("--debuglevel: {e}")))?;
 
@@ -697,18 +692,22 @@ fn build(m: &getopts::Matches, configfile: Option<PathBuf>) -> Result<Config, Co
                 .collect::<Result<_, _>>()?
         }
     };
-    let rpc_user = last(m, "rpcuser", None);
-    let rpc_pass = last(m, "rpcpass", None);
+    let rpc_user = last(m, "rpcuser");
+    let rpc_pass = last(m, "rpcpass");
     if rpc_user.is_some() != rpc_pass.is_some() {
         return err("--rpcuser and --rpcpass must be given together");
     }
-    for (name, v) in [("proxy", &proxy), ("onion", &last(m, "onion", None))] {
-        if let Some(v) = v {
-            check_peer_address(v, name)?;
+    // The SOCKS client dials its proxy by address; a proxy that cannot be used must stop
+    // the node rather than let it connect directly.
+    for (name, v) in [("proxy", &proxy), ("onion", &last(m, "onion"))] {
+        if let Some(v) = v
+            && v.parse::<SocketAddr>().is_err()
+        {
+            return err(format!("--{name} {v:?} must be IP:PORT"));
         }
     }
     let no_onion = flag(m, "noonion");
-    let onion = last(m, "onion", None);
+    let onion = last(m, "onion");
     if no_onion && onion.is_some() {
         return err("the --onion and --noonion options cannot be mixed");
     }
@@ -724,11 +723,11 @@ fn build(m: &getopts::Matches, configfile: Option<PathBuf>) -> Result<Config, Co
         max_peers,
         external_ips: m.opt_strs("externalip"),
         proxy,
-        proxy_user: last(m, "proxyuser", None),
-        proxy_pass: last(m, "proxypass", None),
+        proxy_user: last(m, "proxyuser"),
+        proxy_pass: last(m, "proxypass"),
         onion,
-        onion_user: last(m, "onionuser", None),
-        onion_pass: last(m, "onionpass", None),
+        onion_user: last(m, "onionuser"),
+        onion_pass: last(m, "onionpass"),
         no_onion,
         tor_isolation: flag(m, "torisolation"),
         ban_threshold,
@@ -746,19 +745,6 @@ fn build(m: &getopts::Matches, configfile: Option<PathBuf>) -> Result<Config, Co
 }
 
 impl Config {
-    /// The defaults for `network` with the data directory at `datadir` (used by tests).
-    pub fn for_network(network: Network, datadir: PathBuf) -> Config {
-        let mut args = vec![format!("--datadir={}", datadir.display())];
-        if let Some(f) = network_flag(network) {
-            args.push(f.to_string());
-        }
-        match parse_args(&args) {
-            Ok(Command::Run(c)) => *c,
-            // The defaults are always valid; this arm only exists for the type.
-            _ => unreachable!("default configuration is valid"),
-        }
-    }
-
     /// `<datadir>/<network>/`: where every data file of this network lives.
     pub fn net_dir(&self) -> PathBuf {
         net_dir(&self.datadir, self.network)
@@ -897,6 +883,8 @@ mod tests {
             &["--uacomment=a/b"],
             &["stray"],
             &["--peertimeout=0"],
+            &["--proxy=localhost"],
+            &["--onion=tor.example:9050"],
         ] {
             let e = run(bad).unwrap_err();
             assert!(!e.0.contains('\n'), "{e}");

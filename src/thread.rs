@@ -13,6 +13,13 @@ pub const MAX_THREAD_NAME_LEN: usize = 15;
 /// never recurse, so 64 KiB is ample and keeps a thousand peers' threads cheap.
 pub const PEER_THREAD_STACK_SIZE: usize = 64 * 1024;
 
+/// Stack size for a peer's short-lived handshake thread (`pN-neg`). Deliberately not the
+/// same as [`PEER_THREAD_STACK_SIZE`]: glibc caches the stacks of ended threads with the pages
+/// they touched and hands them to new threads of a size they fit, so a handshake stack
+/// reused by a long-lived peer thread would keep its deeper pages resident for the life of
+/// that peer. Smaller, it is only ever reused by other handshakes.
+pub const PEER_HANDSHAKE_STACK_SIZE: usize = 56 * 1024;
+
 /// Stack size for the node's long-lived service threads (server, connmgr, addrmgr, rpc).
 pub const SERVICE_THREAD_STACK_SIZE: usize = 512 * 1024;
 
@@ -39,6 +46,15 @@ where
     T: Send + 'static,
 {
     spawn_named(name, PEER_THREAD_STACK_SIZE, f)
+}
+
+/// Spawns a peer's handshake thread (`pN-neg`) with [`PEER_HANDSHAKE_STACK_SIZE`].
+pub fn spawn_peer_handshake_thread<F, T>(name: String, f: F) -> io::Result<JoinHandle<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    spawn_named(name, PEER_HANDSHAKE_STACK_SIZE, f)
 }
 
 /// Spawns a service thread (`server`, `connmgr`, `listen-N`, ...) with

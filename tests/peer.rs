@@ -750,8 +750,8 @@ fn a_thousand_cycles_return_threads_and_sockets_to_baseline() {
     let threads_before = btcnode::thread::thread_count().expect("/proc");
     let sockets_before = socket_fd_count();
     assert_eq!(peer_thread_count(), 0);
-    let out_cfg = test_config();
-    let in_cfg = test_config();
+    let out_cfg = Arc::new(test_config());
+    let in_cfg = Arc::new(test_config());
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     let handshaken = AtomicBool::new(true);
@@ -792,4 +792,126 @@ fn a_thousand_cycles_return_threads_and_sockets_to_baseline() {
         threads_after <= threads_before + 4,
         "threads: {threads_before} before, {threads_after} after"
     );
+}
+
+#[test]
+fn handshake_over_a_unix_socket_pair() {
+    let _g = SERIAL.lock();
+    let (a, b) = std::os::unix::net::UnixStream::pair().expect("pair");
+    let out = Peer::new_outbound(&Arc::new(test_config()), "127.0.0.1:18444");
+    let inb = Peer::new_inbound(&Arc::new(test_config()));
+    inb.associate_stream(b).expect("associate");
+    out.associate_stream(a).expect("associate");
+    assert!(wait_until(LONG, || out.verack_received() && inb.verack_received()));
+    assert_eq!(inb.addr(), "unknown");
+    assert!(matches!(
+        out.associate_stream(std::os::unix::net::UnixStream::pair().expect("pair").0),
+        Err(btcnode::peer::Error::AlreadyConnected)
+    ));
+    inb.disconnect();
+    assert_eq!(inb.wait_for_disconnect(), DisconnectReason::Requested);
+    assert_eq!(out.wait_for_disconnect(), DisconnectReason::RemoteClosed);
+}
+
+/// Refuses every version (btcd's `OnVersion` returning a reject).
+struct RefuseVersion;
+
+impl MessageListeners for RefuseVersion {
+    fn on_version(
+        &self,
+        _p: &Peer,
+        msg: &btcnode::wire::MsgVersion,
+    ) -> Option<btcnode::wire::MsgReject> {
+        Some(btcnode::wire::MsgReject {
+            cmd: "version".into(),
+            code: 0x40,
+            reason: format!("not today, {}", msg.user_agent),
+            hash: Hash::ZERO,
+            cmd_raw: None,
+            reason_raw: None,
+        })
+    }
+}
+
+#[test]
+fn on_version_listener_can_refuse_the_peer() {
+    let _g = SERIAL.lock();
+    let mut cfg = test_config();
+    cfg.listeners = Arc::new(RefuseVersion);
+    let (p, mut remote) = scripted(&cfg, false);
+    let v = remote.version(PROTOCOL_VERSION as i32, 4);
+    remote.send(&Message::Version(v));
+    let Message::Reject(r) = remote.recv_until("reject") else {
+        unreachable!()
+    };
+    assert_eq!(r.reason, "not today, /remote:1.0/");
+    assert_eq!(
+        p.wait_for_disconnect(),
+        DisconnectReason::VersionRejected {
+            reason: "not today, /remote:1.0/".into()
+        }
+    );
+}
+
+#[test]
+fn stats_snapshot_reports_the_connection() {
+    let _g = SERIAL.lock();
+    let cfg = test_config();
+    let (p, mut remote) = scripted(&cfg, true);
+    remote.handshake(true);
+    p.update_last_block_height(150);
+    p.update_last_block_height(120); // never lowers
+    remote.send(&Message::Ping(MsgPing { nonce: 1 }));
+    remote.recv_until("pong");
+    let s = p.stats();
+    assert_eq!(s.id, p.id());
+    assert_eq!(
+        s.addr,
+        remote.stream.local_addr().expect("addr").to_string()
+    );
+    assert!(!s.inbound);
+    assert!(s.services.has(ServiceFlag::NODE_WITNESS) && s.witness_enabled);
+    assert_eq!(s.protocol_version, PROTOCOL_VERSION);
+    assert_eq!(s.starting_height, 100);
+    assert_eq!(s.last_block, 150);
+    // The remote's clock says 2023; ours is later.
+    assert!(s.time_offset < 0);
+    assert!(s.last_send.is_some() && s.last_recv.is_some() && s.conn_time.is_some());
+    assert!(s.wants_addrv2 && !s.send_headers_preferred);
+    p.disconnect();
+    p.wait_for_disconnect();
+}
+
+/// Queues many messages from `on_version`, which runs on `pN-neg` before `pN-queue` exists.
+struct ChattyOnVersion;
+
+impl MessageListeners for ChattyOnVersion {
+    fn on_version(
+        &self,
+        p: &Peer,
+        _msg: &btcnode::wire::MsgVersion,
+    ) -> Option<btcnode::wire::MsgReject> {
+        for nonce in 1..=30 {
+            p.queue_message(Message::Ping(MsgPing { nonce }), None);
+        }
+        None
+    }
+}
+
+#[test]
+fn messages_queued_during_the_handshake_are_sent_in_order_after_it() {
+    let _g = SERIAL.lock();
+    let mut cfg = test_config();
+    cfg.listeners = Arc::new(ChattyOnVersion);
+    let (p, mut remote) = scripted(&cfg, true);
+    remote.handshake(true);
+    for want in 1..=30 {
+        match remote.recv() {
+            Message::Ping(MsgPing { nonce }) => assert_eq!(nonce, want),
+            other => panic!("unexpected {}", other.command()),
+        }
+    }
+    assert!(p.connected());
+    p.disconnect();
+    p.wait_for_disconnect();
 }

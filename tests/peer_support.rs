@@ -59,8 +59,8 @@ pub fn tcp_pair() -> (TcpStream, TcpStream) {
 pub fn peer_pair(out_cfg: &Config, in_cfg: &Config) -> (Peer, Peer) {
     let (dialed, accepted) = tcp_pair();
     let addr = dialed.peer_addr().expect("peer addr").to_string();
-    let out = Peer::new_outbound(out_cfg, &addr);
-    let inb = Peer::new_inbound(in_cfg);
+    let out = Peer::new_outbound(&Arc::new(out_cfg.clone()), &addr);
+    let inb = Peer::new_inbound(&Arc::new(in_cfg.clone()));
     inb.associate_connection(accepted)
         .expect("associate inbound");
     out.associate_connection(dialed)
@@ -183,11 +183,12 @@ impl Remote {
 pub fn scripted(cfg: &Config, peer_is_outbound: bool) -> (Peer, Remote) {
     let (dialed, accepted) = tcp_pair();
     if peer_is_outbound {
-        let p = Peer::new_outbound(cfg, &dialed.peer_addr().expect("addr").to_string());
+        let cfg = Arc::new(cfg.clone());
+        let p = Peer::new_outbound(&cfg, &dialed.peer_addr().expect("addr").to_string());
         p.associate_connection(dialed).expect("associate");
         (p, Remote::new(accepted))
     } else {
-        let p = Peer::new_inbound(cfg);
+        let p = Peer::new_inbound(&Arc::new(cfg.clone()));
         p.associate_connection(accepted).expect("associate");
         (p, Remote::new(dialed))
     }

@@ -257,6 +257,7 @@ fn routable_addrs(n: usize, fresh: bool) -> Vec<NetAddress> {
 #[test]
 fn three_node_net_counts_and_dump() {
     let a = Node::start("net-a", &[]);
+    // b dials a and listens on a port of its own; c dials both and does not listen.
     let b = Node::start(
         "net-b",
         &[
@@ -264,9 +265,6 @@ fn three_node_net_counts_and_dump() {
             format!("--listen=127.0.0.1:{}", free_port()),
         ],
     );
-    // b listens on a port of its own; c dials both.
-    let b_port = b.try_call("getnetworkinfo", &[]).map(|_| ()).ok();
-    assert!(b_port.is_some());
     let b_listen = listen_port_of(&b);
     let c = Node::start(
         "net-c",
@@ -479,4 +477,221 @@ fn sigterm_leaves_valid_files_and_connect_dials_only_targets() {
     let log = b.log_text();
     assert!(log.contains("shutdown complete"));
     assert!(!log.contains("DNS"), "no seeding with --connect:\n{log}");
+}
+
+/// Names of the node process's per-peer threads (`pN-*`), from /proc.
+fn peer_threads(node: &Node) -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{}/task", node.pid())) else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_to_string(e.path().join("comm")).ok())
+        .map(|n| n.trim().to_string())
+        .filter(|n| {
+            n.strip_prefix('p')
+                .and_then(|r| r.split_once('-'))
+                .is_some_and(|(id, _)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect()
+}
+
+#[test]
+fn whitelisted_peer_is_not_banned_and_threads_end() {
+    let node = Node::start("whitelist", &["--whitelist=127.0.0.0/8".to_string()]);
+    let mut r = scripted_peer(&node);
+    assert!(wait_until(Duration::from_secs(10), || !peer_threads(&node).is_empty()));
+    r.send(&Message::FilterLoad(MsgFilterLoad {
+        filter: vec![0; 10],
+        hash_funcs: 1,
+        tweak: 0,
+        flags: 0,
+    }));
+    // Bloom is still not served (disconnect), but a whitelisted host is never banned.
+    while r.try_recv().is_ok() {}
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&node) == 0));
+    assert_eq!(node.call("listbanned", &[]), json!([]));
+    // Every thread of the gone peer has ended.
+    assert!(
+        wait_until(Duration::from_secs(10), || peer_threads(&node).is_empty()),
+        "{:?}",
+        peer_threads(&node)
+    );
+    let _again = scripted_peer(&node);
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&node) == 1));
+}
+
+#[test]
+fn fresh_addresses_are_relayed_to_two_peers() {
+    let closed = free_port();
+    let node = Node::start("relay", &[format!("--connect=127.0.0.1:{closed}")]);
+    let mut sender = scripted_peer(&node);
+    let mut others: Vec<Remote> = (0..2).map(|_| scripted_peer(&node)).collect();
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&node) == 3));
+    let addr = routable_addrs(1, true);
+    sender.send(&Message::Addr(MsgAddr {
+        addr_list: addr.clone(),
+    }));
+    for r in &mut others {
+        let got = loop {
+            match r.try_recv() {
+                Ok(Message::AddrV2(m)) => break m.addr_list,
+                Ok(Message::Addr(m)) => break m.addr_list,
+                Ok(_) => continue,
+                Err(e) => panic!("no relayed address: {e}"),
+            }
+        };
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].addr, addr[0].addr);
+    }
+}
+
+#[test]
+fn addnode_add_remove_onetry() {
+    let a = Node::start("addnode-a", &[]);
+    let b = Node::start("addnode-b", &["--nolisten".to_string()]);
+    let target = format!("127.0.0.1:{}", a.port);
+    b.call("addnode", &[json!(target), json!("add")]);
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&b) == 1));
+    let again = b.try_call("addnode", &[json!(target), json!("add")]);
+    assert!(matches!(again, Err(btcnode::rpc::Error::Rpc(ref e)) if e.code == -23));
+    assert_eq!(
+        b.call("getpeerinfo", &[])[0]["connection_type"],
+        json!("manual")
+    );
+
+    // remove: disconnected and never redialed (the retry would come within 5 s).
+    b.call("addnode", &[json!(target), json!("remove")]);
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&b) == 0));
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(connect_count(&b), 0);
+    assert_eq!(connect_count(&a), 0);
+    let gone = b.try_call("addnode", &[json!(target), json!("remove")]);
+    assert!(matches!(gone, Err(btcnode::rpc::Error::Rpc(ref e)) if e.code == -24));
+
+    // onetry connects once.
+    b.call("addnode", &[json!(target), json!("onetry")]);
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&b) == 1));
+    // disconnectnode by address.
+    b.call("disconnectnode", &[json!(target)]);
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&b) == 0));
+    let none = b.try_call("disconnectnode", &[json!(target)]);
+    assert!(matches!(none, Err(btcnode::rpc::Error::Rpc(ref e)) if e.code == -29));
+}
+
+#[test]
+fn local_net_script_brings_up_three_connected_nodes() {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/local-net.sh");
+    let dir = temp_dir("localnet");
+    // A base from the ephemeral range; the script uses base..base+2 and base+100..base+102.
+    let base = free_port().clamp(20000, 60000);
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg("3")
+        .env("BTCNODE_BIN", bin())
+        .env("BASE_PORT", base.to_string())
+        .env("LOCALNET_DIR", &dir)
+        .env("LOCALNET_SECONDS", "0")
+        .output()
+        .expect("run local-net.sh");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for i in 0..3 {
+        assert!(text.contains(&format!("== node{i}: 2 peers")), "{text}");
+    }
+    assert!(text.contains("stopped 3 nodes"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn runtime_failure_exits_1() {
+    // The p2p port is taken: a runtime error, exit code 1, nothing left running.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = temp_dir("exit1");
+    let out = Command::new(bin())
+        .args([
+            "--regtest".to_string(),
+            "--nodnsseed".to_string(),
+            format!("--datadir={}", dir.display()),
+            format!("--listen=127.0.0.1:{port}"),
+            format!("--rpclisten=127.0.0.1:{}", free_port()),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A microsocks SOCKS5 server on loopback requiring `user`/`pass`; killed on drop.
+struct Microsocks(std::process::Child, u16);
+
+impl Microsocks {
+    fn start(user: &str, pass: &str) -> Microsocks {
+        let port = free_port();
+        let child = Command::new("microsocks")
+            .args([
+                "-i",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-u",
+                user,
+                "-P",
+                pass,
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("microsocks is installed (scripts/test.sh installs it)");
+        assert!(wait_until(Duration::from_secs(5), || TcpStream::connect((
+            "127.0.0.1",
+            port
+        ))
+        .is_ok()));
+        Microsocks(child, port)
+    }
+}
+
+impl Drop for Microsocks {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn outbound_goes_through_the_socks_proxy() {
+    let socks = Microsocks::start("alice", "s3cret");
+    let a = Node::start("proxy-a", &[]);
+    let through = |name: &str, pass: &str| {
+        Node::start(
+            name,
+            &[
+                format!("--connect=127.0.0.1:{}", a.port),
+                format!("--proxy=127.0.0.1:{}", socks.1),
+                "--proxyuser=alice".to_string(),
+                format!("--proxypass={pass}"),
+                "--nolisten".to_string(),
+            ],
+        )
+    };
+    // Wrong proxy password: the proxy refuses, so no connection ever reaches a.
+    let refused = through("proxy-bad", "wrong");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(connect_count(&refused), 0);
+    assert_eq!(connect_count(&a), 0);
+    drop(refused);
+    // The right password: connected through the proxy.
+    let b = through("proxy-b", "s3cret");
+    assert!(
+        wait_until(Duration::from_secs(10), || connect_count(&b) == 1),
+        "{}",
+        b.log_text()
+    );
+    assert!(wait_until(Duration::from_secs(10), || connect_count(&a) == 1));
 }

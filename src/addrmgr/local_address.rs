@@ -214,7 +214,7 @@ mod tests {
         NetAddress {
             timestamp: 0,
             services: ServiceFlag::NODE_NETWORK,
-            addr: s.parse().expect(s),
+            addr: crate::wire::netaddress_str::parse_host(s).expect(s),
             port: 8333,
         }
     }

@@ -252,7 +252,7 @@ mod tests {
     use super::*;
 
     fn a(s: &str) -> AddrV2 {
-        s.parse().expect(s)
+        crate::wire::netaddress_str::parse_host(s).expect(s)
     }
 
     /// Every class btcd's network_test.go checks, with the answer for each predicate.

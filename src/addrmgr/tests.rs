@@ -23,7 +23,7 @@ fn na(s: &str, port: u16) -> NetAddress {
     NetAddress {
         timestamp: T0 as u32,
         services: ServiceFlag::NODE_NETWORK,
-        addr: s.parse().expect(s),
+        addr: crate::wire::netaddress_str::parse_host(s).expect(s),
         port,
     }
 }
@@ -792,7 +792,7 @@ fn sample_book() -> AddrBook {
     let t = |s: &str, port: u16, ts: u32, svc: u64| NetAddress {
         timestamp: ts,
         services: ServiceFlag(svc),
-        addr: s.parse().expect(s),
+        addr: crate::wire::netaddress_str::parse_host(s).expect(s),
         port,
     };
     let tor = "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd.onion";

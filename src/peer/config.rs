@@ -31,13 +31,14 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 /// queue thread moves each item to its own pending list at once, so the channel only absorbs
 /// a burst while that thread waits for a CPU; a small buffer keeps an idle peer small (the
 /// buffer is allocated up front).
-pub const OUTPUT_BUFFER_SIZE: usize = 16;
+pub const OUTPUT_BUFFER_SIZE: usize = 8;
 
 /// Reports the node's best block hash and height for `version` (btcd's `NewestBlock`).
 pub type NewestBlockFn = dyn Fn() -> Option<(Hash, i32)> + Send + Sync;
 
-/// Configuration of a peer. Clone one `Config` for every peer of a node so they share
-/// [`Config::sent_nonces`] (self-connection detection).
+/// Configuration of a peer. A node builds one, wraps it in an `Arc` and passes that to every
+/// peer, so they share it and its [`Config::sent_nonces`] (self-connection detection; clones
+/// share the cache too).
 #[derive(Clone)]
 pub struct Config {
     /// Message callbacks.

@@ -7,7 +7,7 @@
 //! Every rule lives in a plain struct driven with `now: Instant` and tested without sleeping:
 //! [`Negotiation`] (handshake), [`StallTracker`], [`PingState`], [`SendQueue`] and
 //! [`InvTrickle`] (send pipeline), [`DuplicateRequestFilter`] and [`LruSet`] (known
-//! inventory, sent nonces). The threads in [`peer`](self::peer) are thin shells around them.
+//! inventory, sent nonces). The threads in [`peer`] are thin shells around them.
 //! `pN-in` reads with a short socket timeout into the wire [`Framer`](crate::wire::Framer),
 //! so a timeout never loses bytes; the idle clock restarts with each complete message.
 

@@ -3,12 +3,12 @@
 //!
 //! | thread | btcd | runs | ends when |
 //! |---|---|---|---|
-//! | `pN-neg` | goroutine in `start` | [`negotiate_handler`] | handshake done, failed or timed out |
-//! | `pN-in` | `inHandler` | [`in_handler`] | EOF, read error, idle timeout or disconnect |
-//! | `pN-queue` | `queueHandler` | [`queue_handler`] | quit, after draining |
-//! | `pN-out` | `outHandler` | [`out_handler`] | quit, after `pN-queue` is gone and the hand-off drained |
-//! | `pN-stall` | `stallHandler` | [`stall_handler`] | quit (`pN-in` and `pN-out` end on it too) |
-//! | `pN-ping` | `pingHandler` | [`ping_handler`] | quit |
+//! | `pN-neg` | goroutine in `start` | `negotiate_handler` | handshake done, failed or timed out |
+//! | `pN-in` | `inHandler` | `in_handler` | EOF, read error, idle timeout or disconnect |
+//! | `pN-queue` | `queueHandler` | `queue_handler` | quit, after draining |
+//! | `pN-out` | `outHandler` | `out_handler` | quit, after `pN-queue` is gone and the hand-off drained |
+//! | `pN-stall` | `stallHandler` | `stall_handler` | quit (`pN-in` and `pN-out` end on it too) |
+//! | `pN-ping` | `pingHandler` | `ping_handler` | quit |
 //!
 //! `pN-neg` starts the other five once the handshake is complete and hands its framer (with
 //! any bytes already read past `verack`) to `pN-in`. Disconnect is idempotent: it records
@@ -27,7 +27,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{Receiver, Select, Sender, after, bounded, tick};
 use parking_lot::Mutex;
 
-use crate::thread::spawn_peer_thread;
+use crate::thread::{spawn_peer_handshake_thread, spawn_peer_thread};
 use crate::wire::{
     Framer, Hash, InvType, InvVect, MAX_BLOCK_LOCATORS_PER_MSG, Message, MsgAddr, MsgAddrV2,
     MsgGetBlocks, MsgGetHeaders, MsgInv, MsgPing, MsgPong, MsgReject, MsgVersion, NetAddress,
@@ -145,7 +145,8 @@ pub struct StatsSnap {
 struct Inner {
     id: u64,
     inbound: bool,
-    cfg: Config,
+    /// Shared by every peer created from the same `Arc<Config>`.
+    cfg: Arc<Config>,
     addr: OnceLock<String>,
     conn: OnceLock<Arc<dyn Conn>>,
     connected: AtomicBool,
@@ -160,6 +161,10 @@ struct Inner {
     stall: Mutex<StallTracker>,
     /// Set by `pN-queue` before its final drain; a sender that sees it drains by itself.
     queue_done: AtomicBool,
+    /// Items queued before `pN-queue` runs (during the handshake, for example by an
+    /// `on_version` listener on `pN-neg`): kept here so the caller never blocks on a channel
+    /// nobody reads yet. `pN-queue` takes them first (setting `None`), which keeps the order.
+    early: Mutex<Option<Vec<QueueItem>>>,
     flags: Mutex<Flags>,
     stats: Mutex<Stats>,
     bytes_sent: AtomicU64,
@@ -232,7 +237,7 @@ fn thread_name(id: u64, role: &str) -> String {
 }
 
 impl Peer {
-    fn new(cfg: &Config, inbound: bool, addr: Option<String>) -> Peer {
+    fn new(cfg: &Arc<Config>, inbound: bool, addr: Option<String>) -> Peer {
         let (quit_tx, quit_rx) = bounded(0);
         let (output_tx, output_rx) = bounded(OUTPUT_BUFFER_SIZE);
         let now = Instant::now();
@@ -251,6 +256,7 @@ impl Peer {
             output_rx,
             stall: Mutex::new(StallTracker::new(cfg.stall_response_timeout)),
             queue_done: AtomicBool::new(false),
+            early: Mutex::new(Some(Vec::new())),
             flags: Mutex::new(Flags {
                 services: cfg.services,
                 protocol_version: cfg.protocol_version,
@@ -272,7 +278,7 @@ impl Peer {
             prev_get_blocks: Mutex::new(DuplicateRequestFilter::new()),
             prev_get_headers: Mutex::new(DuplicateRequestFilter::new()),
             neg_handle: Mutex::new(None),
-            handles: Mutex::new(Vec::new()),
+            handles: Mutex::new(Vec::with_capacity(5)),
         };
         if let Some(a) = addr {
             let _ = inner.addr.set(a);
@@ -283,13 +289,14 @@ impl Peer {
     }
 
     /// A peer for a connection the remote opened (btcd's `NewInboundPeer`). Nothing runs
-    /// until [`Peer::associate_connection`].
-    pub fn new_inbound(cfg: &Config) -> Peer {
+    /// until [`Peer::associate_connection`]. Peers share `cfg` (one allocation per node, and
+    /// one [`SentNonces`](super::SentNonces) cache for self-connection detection).
+    pub fn new_inbound(cfg: &Arc<Config>) -> Peer {
         Peer::new(cfg, true, None)
     }
 
     /// A peer for a connection we open to `addr` ("host:port"; btcd's `NewOutboundPeer`).
-    pub fn new_outbound(cfg: &Config, addr: &str) -> Peer {
+    pub fn new_outbound(cfg: &Arc<Config>, addr: &str) -> Peer {
         let p = Peer::new(cfg, false, Some(addr.to_string()));
         if let Ok(sa) = addr.parse() {
             p.inner.flags.lock().na = Some(NetAddress::from_socket_addr(sa, ServiceFlag::NONE));
@@ -332,7 +339,10 @@ impl Peer {
             return Ok(());
         }
         let p = self.clone();
-        let spawned = spawn_peer_thread(thread_name(inner.id, "neg"), move || {
+        // Held across the spawn, so whoever joins pN-neg (pN-in, wait_for_disconnect) finds
+        // its handle even if the handshake ends at once.
+        let mut neg_slot = inner.neg_handle.lock();
+        let spawned = spawn_peer_handshake_thread(thread_name(inner.id, "neg"), move || {
             let name = thread_name(p.inner.id, "neg");
             let q = p.clone();
             if catch_unwind(AssertUnwindSafe(move || negotiate_handler(q, conn))).is_err() {
@@ -340,8 +350,9 @@ impl Peer {
             }
         });
         match spawned {
-            Ok(h) => *inner.neg_handle.lock() = Some(h),
+            Ok(h) => *neg_slot = Some(h),
             Err(e) => {
+                drop(neg_slot);
                 self.disconnect_with(DisconnectReason::Setup(format!("spawn pN-neg: {e}")));
             }
         }
@@ -506,6 +517,21 @@ impl Peer {
     /// channel of anything that does not get there.
     fn hand_to_queue(&self, item: QueueItem) {
         let inner = &self.inner;
+        {
+            let mut early = inner.early.lock();
+            if let Some(list) = early.as_mut() {
+                if list.len() < inner.cfg.max_pending_messages {
+                    list.push(item);
+                } else {
+                    drop(early);
+                    fire_item(item);
+                    self.disconnect_with(DisconnectReason::SendQueueFull(
+                        inner.cfg.max_pending_messages,
+                    ));
+                }
+                return;
+            }
+        }
         let mut sel = Select::new();
         let send_i = sel.send(&inner.output_tx);
         let _quit_i = sel.recv(&inner.quit_rx);
@@ -628,6 +654,8 @@ impl Peer {
             code,
             reason: reason.to_string(),
             hash,
+            cmd_raw: None,
+            reason_raw: None,
         });
         if !wait {
             self.queue_message(msg, None);
@@ -799,8 +827,11 @@ fn fire_item(item: QueueItem) {
     }
 }
 
-/// Fires the done channels of everything still in the peer's output channel.
+/// Fires the done channels of everything still in the peer's output channel (and of
+/// anything queued before `pN-queue` ever ran).
 fn drain_output(inner: &Inner) {
+    let early = inner.early.lock().take();
+    early.into_iter().flatten().for_each(fire_item);
     while let Ok(item) = inner.output_rx.try_recv() {
         fire_item(item);
     }
@@ -873,6 +904,8 @@ fn write_outgoing(p: &Peer, conn: &dyn Conn, o: Outgoing) -> Result<(), Disconne
             code,
             reason,
             hash: Hash::ZERO,
+            cmd_raw: None,
+            reason_raw: None,
         }),
     };
     p.write_message(conn, &msg)
@@ -990,6 +1023,21 @@ fn negotiate_handler(p: Peer, conn: Arc<dyn Conn>) {
     }
 }
 
+/// Spawns one of the peer's working threads, `p{id}-{role}`; a panic in `f` disconnects
+/// the peer (and only it).
+fn spawn_worker<F>(p: &Peer, role: &'static str, f: F) -> std::io::Result<JoinHandle<()>>
+where
+    F: FnOnce() + Send + 'static,
+{
+    let q = p.clone();
+    spawn_peer_thread(thread_name(p.inner.id, role), move || {
+        if catch_unwind(AssertUnwindSafe(f)).is_err() {
+            let thread = thread_name(q.inner.id, role);
+            q.disconnect_with(DisconnectReason::Panicked { thread });
+        }
+    })
+}
+
 /// Starts the five working threads (under the handles lock, so a concurrent
 /// `wait_for_disconnect` sees all of them or none).
 fn start_threads(p: &Peer, conn: Arc<dyn Conn>, framer: Framer) -> std::io::Result<()> {
@@ -1000,48 +1048,33 @@ fn start_threads(p: &Peer, conn: Arc<dyn Conn>, framer: Framer) -> std::io::Resu
     // A rendezvous: pN-queue hands a batch over only when pN-out is idle, so at most one
     // batch is ever with the writer and the rest stay in order in the pending queue.
     let (send_tx, send_rx) = bounded::<Vec<OutMsg>>(0);
-    let id = p.inner.id;
-
-    let spawn = |role: &'static str, f: Box<dyn FnOnce() + Send>| {
-        let q = p.clone();
-        let name = thread_name(id, role);
-        spawn_peer_thread(name.clone(), move || {
-            if catch_unwind(AssertUnwindSafe(f)).is_err() {
-                q.disconnect_with(DisconnectReason::Panicked { thread: name });
-            }
-        })
-    };
 
     let q = p.clone();
-    handles.push(spawn("stall", Box::new(move || stall_handler(q)))?);
+    handles.push(spawn_worker(p, "stall", move || stall_handler(q))?);
 
     let q = p.clone();
     let c = conn.clone();
-    handles.push(spawn("in", Box::new(move || in_handler(q, c, framer)))?);
+    handles.push(spawn_worker(p, "in", move || in_handler(q, c, framer))?);
 
     let q = p.clone();
-    handles.push(spawn(
-        "queue",
-        Box::new(move || {
-            let inner = q.inner.clone();
-            // Drain even after a panic in the loop, so no done channel is left waiting.
-            let r = catch_unwind(AssertUnwindSafe(|| queue_handler(&q, send_tx)));
-            inner.queue_done.store(true, Ordering::SeqCst);
-            drain_output(&inner);
-            if let Err(e) = r {
-                std::panic::resume_unwind(e);
-            }
-        }),
-    )?);
+    handles.push(spawn_worker(p, "queue", move || {
+        let inner = q.inner.clone();
+        // Drain even after a panic in the loop, so no done channel is left waiting.
+        let r = catch_unwind(AssertUnwindSafe(|| queue_handler(&q, send_tx)));
+        inner.queue_done.store(true, Ordering::SeqCst);
+        drain_output(&inner);
+        if let Err(e) = r {
+            std::panic::resume_unwind(e);
+        }
+    })?);
 
     let q = p.clone();
-    handles.push(spawn(
-        "out",
-        Box::new(move || out_handler(q, conn, send_rx)),
-    )?);
+    handles.push(spawn_worker(p, "out", move || {
+        out_handler(q, conn, send_rx)
+    })?);
 
     let q = p.clone();
-    handles.push(spawn("ping", Box::new(move || ping_handler(q)))?);
+    handles.push(spawn_worker(p, "ping", move || ping_handler(q))?);
     Ok(())
 }
 
@@ -1058,6 +1091,9 @@ fn in_handler(p: Peer, conn: Arc<dyn Conn>, mut framer: Framer) {
     let mut idle_deadline = Instant::now() + idle_timeout;
     let mut current_timeout = None;
     let reason = loop {
+        if p.is_disconnecting() {
+            break DisconnectReason::Requested; // not recorded: the first reason stands
+        }
         let (msg, n) = match read_next(
             &p,
             &*conn,
@@ -1197,6 +1233,35 @@ fn queue_handler(p: &Peer, send_tx: Sender<Vec<OutMsg>>) {
         }
         true
     };
+    // What to do with each item from a caller: messages wait in order, blocks are announced
+    // at once, other inventory waits for the trickle. False when the peer was disconnected.
+    let handle = |queue: &mut SendQueue<OutMsg>, trickle: &mut InvTrickle<InvVect>, item| match item
+    {
+        QueueItem::Msg(m) => push(queue, m),
+        QueueItem::Inv(iv) => {
+            let is_block = iv.inv_type == InvType::BLOCK || iv.inv_type == InvType::WITNESS_BLOCK;
+            match trickle.queue(iv, is_block, p.version_known()) {
+                InvAction::SendNow(iv) => push(
+                    queue,
+                    OutMsg {
+                        msg: Box::new(Message::Inv(MsgInv { inv_list: vec![iv] })),
+                        done: None,
+                    },
+                ),
+                InvAction::Queued | InvAction::Dropped => true,
+            }
+        }
+    };
+    // Items queued during the handshake come first; from now on callers use the channel.
+    let early = inner.early.lock().take().unwrap_or_default();
+    for item in early {
+        if !handle(&mut queue, &mut trickle, item) {
+            for m in queue.drain() {
+                fire(m.done);
+            }
+            return; // disconnected: the remote is not reading
+        }
+    }
     'run: loop {
         // An idle peer's queue thread sleeps until something arrives: the trickle ticker is
         // only watched while inventory waits, the writer only while messages wait.
@@ -1214,22 +1279,9 @@ fn queue_handler(p: &Peer, send_tx: Sender<Vec<OutMsg>>) {
         let i = op.index();
         if i == out_i {
             match op.recv(&inner.output_rx) {
-                Ok(QueueItem::Msg(m)) => {
-                    if !push(&mut queue, m) {
+                Ok(item) => {
+                    if !handle(&mut queue, &mut trickle, item) {
                         break; // disconnected: the remote is not reading
-                    }
-                }
-                Ok(QueueItem::Inv(iv)) => {
-                    let is_block =
-                        iv.inv_type == InvType::BLOCK || iv.inv_type == InvType::WITNESS_BLOCK;
-                    if let InvAction::SendNow(iv) = trickle.queue(iv, is_block, p.version_known()) {
-                        let m = OutMsg {
-                            msg: Box::new(Message::Inv(MsgInv { inv_list: vec![iv] })),
-                            done: None,
-                        };
-                        if !push(&mut queue, m) {
-                            break; // disconnected: the remote is not reading
-                        }
                     }
                 }
                 Err(_) => break, // cannot happen: Inner holds a sender

@@ -64,7 +64,7 @@ impl PingState {
 
     /// A pong with `nonce` arrived at `now`. If it matches the ping in flight the latency is
     /// recorded and returned; other pongs (late, overlapping, made up) are ignored, as btcd
-    /// makes "a best effort and only record[s] stats if it was for the last ping sent".
+    /// records stats on a best-effort basis, "only ... if it was for the last ping sent".
     pub fn on_pong(&mut self, nonce: u64, pver: u32, now: Instant) -> Option<Duration> {
         if pver <= BIP0031_VERSION || self.last_nonce == 0 || nonce != self.last_nonce {
             return None;

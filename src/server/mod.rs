@@ -1,14 +1,22 @@
-//! The node: btcd's `server.go`. [`Server::start`] loads the ban list, starts the `server`
-//! thread (btcd's `peerHandler`), which owns all peer state and is the only place it changes,
-//! and [`run_until_stopped`] adds the JSON-RPC port and the signal loop on the main thread.
-//! Everything else talks to the `server` thread through one bounded channel of
-//! [`ServerMsg`]s: control requests from the RPC workers are closures run on the server
-//! thread with `&mut ServerState`, answered through a one-slot reply channel.
+//! The node: btcd's `server.go`. [`Server::start`] loads the ban list and the address book,
+//! binds the listeners, starts the connection manager and the `server` thread (btcd's
+//! `peerHandler`), which owns all peer state ([`ServerState`]) and is the only place it
+//! changes; [`run_until_stopped`] adds the JSON-RPC port and the signal loop on the main
+//! thread.
+//!
+//! Threads: `server` (peer state, bans, relay, RPC queries), `reaper` (joins the threads of
+//! disconnected peers, btcd's per-peer `peerDoneHandler`), plus those of the connection
+//! manager (`connmgr`, `listen-N`, `dial-N`), the address manager (`addrmgr`), the RPC server
+//! (`rpc`, `rpc-N`) and each peer (`pN-*`). Everything talks to the `server` thread through
+//! one bounded channel of [`ServerMsg`]s: new connections from `listen-N`/`dial-N`,
+//! handshakes, bans and addresses to relay from the peers' [`ServerPeer`] handlers, and
+//! control requests from the RPC workers (closures run with `&mut ServerState`, answered
+//! through a one-slot reply channel).
 //!
 //! Shutdown (SIGINT, SIGTERM or the `stop` RPC) drops the quit sender; the server thread then
-//! stops in order (listeners, connection manager, peers, address manager's final save),
-//! joins everything it started and closes the signal loop, after which the main thread stops
-//! the RPC server, removes the cookie and exits 0.
+//! stops in order (listeners and connection manager, peers, the reaper, the address
+//! manager's final save), joins everything it started and closes the signal loop, after which
+//! the main thread stops the RPC server, removes the cookie and exits 0.
 
 pub mod addr_relay;
 pub mod atomic_file;
@@ -235,6 +243,7 @@ impl Server {
                 let sp = Arc::new(ServerPeer::new(ctx.clone(), ip, persistent));
                 let mut cfg = (*peer_cfg).clone();
                 cfg.listeners = sp.clone();
+                let cfg = Arc::new(cfg);
                 let peer = if inbound {
                     Peer::new_inbound(&cfg)
                 } else {

@@ -39,6 +39,10 @@ pub const ADDR_FUTURE_TOLERANCE: Duration = Duration::from_secs(10 * 60);
 /// The timestamp given to an address from the future (btcd: now minus five days).
 pub const ADDR_FUTURE_PENALTY: Duration = Duration::from_secs(5 * 24 * 60 * 60);
 
+/// Addresses last seen longer ago than this are stale and dropped (btcd's `numMissingDays`:
+/// the address manager counts them as bad).
+pub const ADDR_STALE_AGE: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
 /// Messages remembered per direction for the state dump.
 pub const RECENT_MESSAGES: usize = 4;
 
@@ -272,12 +276,16 @@ impl ServerPeer {
                             .unwrap_or(0);
                 }
                 s.known_addresses.insert(na.to_string());
+                let stale = u64::from(na.timestamp) + ADDR_STALE_AGE.as_secs() < now_unix;
+                if stale || !crate::addrmgr::is_routable(&na.addr) {
+                    continue;
+                }
                 accepted.push(na);
             }
         }
         if accepted.is_empty() {
             log::debug!(
-                "{p}: all {} addresses of {command} dropped by the rate limit",
+                "{p}: none of the {} addresses of {command} kept (rate limit, stale or unroutable)",
                 list.len()
             );
             return;
@@ -289,10 +297,7 @@ impl ServerPeer {
         if list.len() <= ADDR_RELAY_MAX_COUNT {
             let fresh: Vec<NetAddress> = accepted
                 .into_iter()
-                .filter(|a| {
-                    u64::from(a.timestamp) + ADDR_RELAY_MAX_AGE.as_secs() >= now_unix
-                        && crate::addrmgr::is_routable(&a.addr)
-                })
+                .filter(|a| u64::from(a.timestamp) + ADDR_RELAY_MAX_AGE.as_secs() >= now_unix)
                 .collect();
             if !fresh.is_empty() {
                 self.ctx.send(ServerMsg::RelayAddrs {

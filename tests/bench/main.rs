@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 mod addrmgr;
 mod peer;
+mod server;
 mod socks;
 mod wire;
 
@@ -16,6 +17,7 @@ const SECTIONS: &[(&str, fn())] = &[
     ("addrmgr", addrmgr::run),
     ("chain", chain::run),
     ("peer", peer::run),
+    ("server", server::run),
     ("socks", socks::run),
     ("wire", wire::run),
 ];

@@ -66,9 +66,7 @@ fn cpu_time() -> Duration {
 }
 
 fn bench_config() -> Config {
-    let mut c = Config::new(NET);
-    c.read_poll_timeout = btcnode::peer::READ_POLL_TIMEOUT;
-    c
+    Config::new(NET)
 }
 
 fn remote_version(nonce: u64) -> MsgVersion {
@@ -173,7 +171,7 @@ fn spawn_remotes(addr: &str, n: usize) -> Option<Remotes> {
 }
 
 fn idle_peers() {
-    let cfg = bench_config();
+    let cfg = Arc::new(bench_config());
     let listener = match TcpListener::bind("127.0.0.1:0") {
         Ok(l) => l,
         Err(e) => {
@@ -289,8 +287,8 @@ fn idle_peers() {
 
 fn handshakes() {
     const N: usize = 500;
-    let out_cfg = bench_config();
-    let in_cfg = bench_config();
+    let out_cfg = Arc::new(bench_config());
+    let in_cfg = Arc::new(bench_config());
     let Ok(listener) = TcpListener::bind("127.0.0.1:0") else {
         return;
     };
@@ -366,6 +364,7 @@ fn ping_rtt() {
     let mut in_cfg = bench_config();
     in_cfg.ping_interval = Duration::from_millis(100);
     in_cfg.listeners = times.clone();
+    let (out_cfg, in_cfg) = (Arc::new(out_cfg), Arc::new(in_cfg));
     let Ok(listener) = TcpListener::bind("127.0.0.1:0") else {
         return;
     };
@@ -499,6 +498,7 @@ fn send_pipeline() {
     // One peer: handshake with a raw remote, then queue N pings (all may wait at once).
     let mut cfg = bench_config();
     cfg.max_pending_messages = N;
+    let cfg = Arc::new(cfg);
     let (Ok(d), Ok((a, _))) = (TcpStream::connect(addr), listener.accept()) else {
         return;
     };

@@ -237,3 +237,14 @@ impl LoopbackNode {
         }
     }
 }
+
+/// Number of this process's threads named exactly `name`.
+pub fn threads_named(name: &str) -> usize {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_to_string(e.path().join("comm")).ok())
+        .filter(|n| n.trim() == name)
+        .count()
+}

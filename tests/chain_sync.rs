@@ -319,7 +319,11 @@ fn chain_sync_serves_getblocks_getdata_and_inv() {
 
 #[test]
 fn chain_sync_threads_sync_two_chains() {
+    use crate::chain_support::threads_named;
     use btcnode::chain::{SyncHandle, SyncMsg};
+    // Serialised with the other test that starts sync threads, so the count is exact.
+    let _serial = crate::peer_support::SERIAL.lock();
+    let sync_threads = threads_named("sync");
     use crossbeam_channel::{Sender, bounded};
     use parking_lot::{Mutex, RwLock};
     use std::sync::Arc;
@@ -414,11 +418,16 @@ fn chain_sync_threads_sync_two_chains() {
     to_b.lock().take();
     a.stop();
     b.stop();
+    assert_eq!(threads_named("sync"), sync_threads);
 }
 
 #[test]
 fn chain_sync_over_loopback_10000_headers() {
-    use crate::chain_support::LoopbackNode;
+    use crate::chain_support::{LoopbackNode, threads_named};
+    // Peer tests count peer threads: do not run beside them.
+    let _serial = crate::peer_support::SERIAL.lock();
+    let peer_threads = crate::peer_support::peer_thread_count();
+    let sync_threads = threads_named("sync");
     let (headers, wall) = recent_chain(10_000);
     let mut a_chain = Chain::new(Network::Regtest);
     for part in headers.chunks(2000) {
@@ -469,6 +478,39 @@ fn chain_sync_over_loopback_10000_headers() {
         std::thread::sleep(Duration::from_millis(5));
     }
     assert_eq!(b.misbehaving.lock()[0].1, BAN_THRESHOLD);
+    assert_eq!(threads_named("sync"), sync_threads + 2);
+    drop(pair);
     a.shutdown();
     b.shutdown();
+    // Every peer thread and both sync threads ended and were joined.
+    assert_eq!(crate::peer_support::peer_thread_count(), peer_threads);
+    assert_eq!(threads_named("sync"), sync_threads);
+}
+
+#[test]
+fn chain_sync_retries_after_a_refused_future_header() {
+    let (headers, wall) = recent_chain(50);
+    let now = Instant::now();
+    let config = SyncConfig {
+        stall_timeout: Duration::from_secs(5),
+        ..SyncConfig::default()
+    };
+    let mut n = Node::new();
+    n.sync = SyncManager::new(config);
+    n.sync.on_peer_connected(&n.chain, 1, peer(1000), now);
+    // The clock is behind: the last header is more than two hours "in the future".
+    let early = wall - Duration::from_secs(3 * 3600);
+    let acts = n.sync.on_headers(&mut n.chain, 1, &headers, now, early);
+    assert!(acts.is_empty(), "{acts:?}");
+    assert!(!n.sync.is_synced());
+    assert!(
+        n.sync
+            .tick(&n.chain, now + Duration::from_secs(4))
+            .is_empty()
+    );
+    let acts = n.sync.tick(&n.chain, now + Duration::from_secs(5));
+    assert!(
+        matches!(&acts[..], [Action::GetHeaders { peer: 1, .. }]),
+        "{acts:?}"
+    );
 }

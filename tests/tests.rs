@@ -3,6 +3,7 @@
 
 mod addrmgr;
 mod chain;
+mod chain_e2e;
 mod chain_support;
 mod chain_sync;
 mod connmgr;

@@ -6,10 +6,11 @@
 use super::u256::U256;
 use crate::wire::{BlockHeader, Hash};
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 
-/// Hashes block hashes for the index's map: a keyed folded multiply of their first 16 bytes.
+/// Hashes the index's keys (the first 8 bytes of a block hash) with a keyed folded multiply.
 /// Block hashes are already uniform, and every key in the map cost its sender valid proof of
 /// work, so SipHash's full strength is not needed; the per-process random key still keeps
 /// bucket positions unpredictable. About three times faster than the default on a 1M-entry map.
@@ -78,6 +79,10 @@ impl Hasher for BlockHashHasher {
         }
     }
 
+    fn write_u64(&mut self, v: u64) {
+        self.h = fold_mul(v ^ self.k0 ^ self.h, self.k1);
+    }
+
     fn write_usize(&mut self, _len: usize) {
         // The length prefix of a 32-byte array carries nothing.
     }
@@ -85,6 +90,13 @@ impl Hasher for BlockHashHasher {
     fn finish(&self) -> u64 {
         self.h
     }
+}
+
+/// The map key of a block hash: its first 8 bytes in wire order (uniformly distributed).
+fn short_key(hash: &Hash) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&hash.0[..8]);
+    u64::from_le_bytes(b)
 }
 
 /// Position of a node in the index's arena.
@@ -121,7 +133,11 @@ pub struct BlockNode {
 #[derive(Debug)]
 pub struct BlockIndex {
     nodes: Vec<BlockNode>,
-    by_hash: HashMap<Hash, NodeId, BlockHashState>,
+    /// Ids by the first 8 bytes of their hash, verified against the node's full hash on
+    /// lookup: 16-byte entries instead of 40 (a third of the index's memory at 1M headers).
+    by_key: HashMap<u64, NodeId, BlockHashState>,
+    /// The rare headers whose 8-byte key another header already holds, by full hash.
+    overflow: HashMap<Hash, NodeId, BlockHashState>,
     /// `main[h]` is the id of the best chain's header at height `h`.
     main: Vec<NodeId>,
 }
@@ -141,11 +157,12 @@ impl BlockIndex {
             chain_work: genesis_work,
             last_normal_bits: genesis.bits,
         };
-        let mut by_hash = HashMap::with_hasher(BlockHashState::new());
-        by_hash.insert(hash, 0);
+        let mut by_key = HashMap::with_hasher(BlockHashState::new());
+        by_key.insert(short_key(&hash), 0);
         BlockIndex {
             nodes: vec![node],
-            by_hash,
+            by_key,
+            overflow: HashMap::with_hasher(BlockHashState::new()),
             main: vec![0],
         }
     }
@@ -153,7 +170,7 @@ impl BlockIndex {
     /// Reserves room for `n` more headers (before a bulk load).
     pub fn reserve(&mut self, n: usize) {
         self.nodes.reserve(n);
-        self.by_hash.reserve(n);
+        self.by_key.reserve(n);
         self.main.reserve(n);
     }
 
@@ -174,7 +191,15 @@ impl BlockIndex {
 
     /// The id of the header with `hash`.
     pub fn lookup(&self, hash: &Hash) -> Option<NodeId> {
-        self.by_hash.get(hash).copied()
+        if let Some(&id) = self.by_key.get(&short_key(hash))
+            && self.nodes[id as usize].hash == *hash
+        {
+            return Some(id);
+        }
+        if self.overflow.is_empty() {
+            return None;
+        }
+        self.overflow.get(hash).copied()
     }
 
     /// Adds a validated header whose parent is `parent`; returns its id. The caller checked it
@@ -198,7 +223,14 @@ impl BlockIndex {
         };
         let id = self.nodes.len() as NodeId;
         self.nodes.push(node);
-        self.by_hash.insert(hash, id);
+        match self.by_key.entry(short_key(&hash)) {
+            Entry::Vacant(v) => {
+                v.insert(id);
+            }
+            Entry::Occupied(_) => {
+                self.overflow.insert(hash, id);
+            }
+        }
         id
     }
 
@@ -383,6 +415,23 @@ mod tests {
             ids.push(id);
         }
         (idx, ids)
+    }
+
+    #[test]
+    fn colliding_short_keys_are_told_apart() {
+        let g = header(Hash::ZERO, 0);
+        let mut idx = BlockIndex::new(g, U256::ONE);
+        let mut h1 = [0u8; 32];
+        h1[31] = 1;
+        let mut h2 = h1;
+        h2[31] = 2; // same first 8 bytes as h1
+        let a = idx.insert(header(idx.node(0).hash, 1), Hash(h1), 0, &U256::ONE, 0);
+        let b = idx.insert(header(idx.node(0).hash, 2), Hash(h2), 0, &U256::ONE, 0);
+        assert_eq!(idx.lookup(&Hash(h1)), Some(a));
+        assert_eq!(idx.lookup(&Hash(h2)), Some(b));
+        let mut h3 = h1;
+        h3[31] = 3;
+        assert_eq!(idx.lookup(&Hash(h3)), None);
     }
 
     #[test]

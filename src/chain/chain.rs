@@ -473,13 +473,17 @@ impl Chain {
     /// Validates one header and adds it to the index. `now` is `None` when replaying
     /// `headers.dat` (a stored header was not from the future when it was accepted).
     fn accept(&mut self, h: &BlockHeader, hash: Hash, now: Option<i64>) -> Result<Accepted, Error> {
-        if let Some(id) = self.index.lookup(&hash) {
-            return Ok(Accepted::Known(id));
-        }
+        // The parent is usually the header added last. Nothing has been added since, so no
+        // child of it can be known yet: the duplicate lookup (a cache miss) can be skipped.
         let cached = match self.last_added {
             Some((last, id)) if last == h.prev_block => Some(id),
             _ => None,
         };
+        if cached.is_none()
+            && let Some(id) = self.index.lookup(&hash)
+        {
+            return Ok(Accepted::Known(id));
+        }
         let Some(parent) = cached.or_else(|| self.index.lookup(&h.prev_block)) else {
             if self.invalid.contains(&h.prev_block) {
                 self.remember_invalid(hash);

@@ -8,6 +8,7 @@
 use super::chain::{Chain, HeaderInfo};
 use super::pow::{self, compact_to_target};
 use crate::params::Network;
+use crate::rpc::RpcError;
 use crate::wire::Hash;
 use serde_json::{Value, json};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -110,6 +111,62 @@ pub fn getblockchaininfo(chain: &Chain, adjusted_time: SystemTime) -> Value {
     })
 }
 
+/// The chain's RPC methods, for `NodeControl::other`.
+pub const METHODS: &[&str] = &[
+    "getbestblockhash",
+    "getblockchaininfo",
+    "getblockcount",
+    "getblockhash",
+    "getblockheader",
+];
+
+/// Answers a chain RPC method (`None` if `method` is not one); `adjusted_time` is the node's
+/// clock. Parameters as bitcoind takes them.
+pub fn dispatch(
+    chain: &Chain,
+    method: &str,
+    params: &[Value],
+    adjusted_time: SystemTime,
+) -> Option<Result<Value, RpcError>> {
+    let param = |i: usize| params.get(i).filter(|v| !v.is_null());
+    Some(match method {
+        "getblockcount" => Ok(getblockcount(chain)),
+        "getbestblockhash" => Ok(getbestblockhash(chain)),
+        "getblockchaininfo" => Ok(getblockchaininfo(chain, adjusted_time)),
+        "getblockhash" => match param(0).and_then(Value::as_u64) {
+            Some(h) => u32::try_from(h)
+                .ok()
+                .and_then(|h| chain.hash_at(h))
+                .map(|hash| json!(hash.to_string()))
+                .ok_or_else(|| RpcError::new(RPC_INVALID_PARAMETER, "Block height out of range")),
+            None => Err(RpcError::invalid_param(
+                "height must be a non-negative integer",
+            )),
+        },
+        "getblockheader" => {
+            let hash = match param(0).and_then(Value::as_str).map(str::parse::<Hash>) {
+                Some(Ok(h)) => h,
+                _ => {
+                    return Some(Err(RpcError::invalid_param(
+                        "blockhash must be a 64-digit hex string",
+                    )));
+                }
+            };
+            let verbose = match param(1) {
+                None => true,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => return Some(Err(RpcError::invalid_param("verbose must be a boolean"))),
+            };
+            getblockheader(chain, &hash, verbose)
+                .ok_or_else(|| RpcError::new(RPC_INVALID_ADDRESS_OR_KEY, "Block not found"))
+        }
+        _ => return None,
+    })
+}
+
+/// bitcoind's `RPC_INVALID_PARAMETER`.
+const RPC_INVALID_PARAMETER: i64 = -8;
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -151,5 +208,27 @@ mod tests {
             getbestblockhash(&chain),
             "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
         );
+        let now = SystemTime::now();
+        let call = |m: &str, p: &[Value]| dispatch(&chain, m, p, now);
+        assert_eq!(call("getblockcount", &[]).expect("known").expect("ok"), 0);
+        assert_eq!(
+            call("getblockhash", &[json!(0)])
+                .expect("known")
+                .expect("ok"),
+            json!(g.to_string())
+        );
+        assert_eq!(
+            call("getblockhash", &[json!(1)])
+                .expect("known")
+                .map_err(|e| e.code),
+            Err(-8)
+        );
+        assert_eq!(
+            call("getblockheader", &[json!(Hash::ZERO.to_string())])
+                .expect("known")
+                .map_err(|e| e.code),
+            Err(RPC_INVALID_ADDRESS_OR_KEY)
+        );
+        assert!(call("getpeerinfo", &[]).is_none());
     }
 }

@@ -143,6 +143,8 @@ struct PeerState {
     best_known: Option<Hash>,
     /// When our outstanding getheaders to it was sent.
     getheaders_at: Option<Instant>,
+    /// When it last answered a getheaders.
+    answered_at: Option<Instant>,
     /// It stalled as sync peer; never pick it again.
     stalled: bool,
 }
@@ -204,6 +206,7 @@ impl SyncManager {
                 unconnecting: 0,
                 best_known: None,
                 getheaders_at: None,
+                answered_at: None,
                 stalled: false,
             },
         );
@@ -260,6 +263,7 @@ impl SyncManager {
             return actions;
         };
         state.getheaders_at = None;
+        state.answered_at = Some(now);
         let is_sync_peer = self.sync_peer == Some(peer);
         if headers.is_empty() {
             if is_sync_peer {
@@ -419,7 +423,9 @@ impl SyncManager {
         }]
     }
 
-    /// Periodic work (btcd's stall sampling): replace a sync peer that has not answered.
+    /// Periodic work (btcd's stall sampling): replace a sync peer that has not answered, and
+    /// ask again when a sync stopped without finishing (say its last reply held a header from
+    /// the future that was refused).
     pub fn tick(&mut self, chain: &Chain, now: Instant) -> Vec<Action> {
         let mut actions = Vec::new();
         let Some(peer) = self.sync_peer else {
@@ -428,6 +434,16 @@ impl SyncManager {
             }
             return actions;
         };
+        let idle = self.peers.get(&peer).is_some_and(|p| {
+            p.getheaders_at.is_none()
+                && p.answered_at.is_some_and(|at| {
+                    now.saturating_duration_since(at) >= self.config.stall_timeout
+                })
+        });
+        if idle && !self.synced {
+            self.request_headers(peer, chain.locator(), now, &mut actions);
+            return actions;
+        }
         let stalled = self
             .peers
             .get(&peer)
@@ -453,19 +469,24 @@ impl SyncManager {
     }
 
     /// Picks the best sync candidate and asks it for headers (btcd `startSync`): an outbound
-    /// full node that has not stalled, with the highest start height not below ours.
+    /// peer that has not stalled, with a start height not below ours; full nodes first, then
+    /// the highest start height. (btcnode advertises no `NODE_NETWORK`, keeping no blocks,
+    /// yet serves headers, so a peer without it is still a candidate.)
     fn start_sync(&mut self, chain: &Chain, now: Instant, actions: &mut Vec<Action>) {
         let height = i64::from(chain.height());
         let best = self
             .peers
             .iter()
             .filter(|(_, p)| {
-                p.info.outbound
-                    && p.info.full_node
-                    && !p.stalled
-                    && i64::from(p.info.start_height) >= height
+                p.info.outbound && !p.stalled && i64::from(p.info.start_height) >= height
             })
-            .max_by_key(|(id, p)| (p.info.start_height, std::cmp::Reverse(**id)))
+            .max_by_key(|(id, p)| {
+                (
+                    p.info.full_node,
+                    p.info.start_height,
+                    std::cmp::Reverse(**id),
+                )
+            })
             .map(|(id, _)| *id);
         let Some(peer) = best else {
             return;

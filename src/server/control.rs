@@ -21,6 +21,7 @@ pub struct ServerControl {
     shutdown: Shutdown,
     config: Arc<Config>,
     started_at: Instant,
+    chain: Option<Arc<parking_lot::RwLock<crate::chain::Chain>>>,
 }
 
 fn busy() -> RpcError {
@@ -40,7 +41,14 @@ impl ServerControl {
             shutdown,
             config,
             started_at,
+            chain: None,
         }
+    }
+
+    /// Serves the chain's RPC methods (`getblockcount`, `getblockheader`, ...) from `chain`.
+    pub fn with_chain(mut self, chain: Arc<parking_lot::RwLock<crate::chain::Chain>>) -> Self {
+        self.chain = Some(chain);
+        self
     }
 
     /// Runs `f` on the server thread and returns its result, or an error if the server does
@@ -231,5 +239,19 @@ impl NodeControl for ServerControl {
         if self.shutdown.request() {
             log::info!("stop requested over rpc, shutting down");
         }
+    }
+
+    fn other(
+        &self,
+        method: &str,
+        params: &[serde_json::Value],
+    ) -> Option<Result<serde_json::Value, RpcError>> {
+        let chain = self.chain.as_ref()?;
+        crate::chain::rpc_json::dispatch(
+            &chain.read(),
+            method,
+            params,
+            std::time::SystemTime::now(),
+        )
     }
 }

@@ -25,6 +25,7 @@ pub mod control;
 pub mod error;
 pub mod server_peer;
 pub mod state;
+pub mod sync;
 
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -166,6 +167,7 @@ pub struct Server {
     config: Arc<Config>,
     started_at: Instant,
     listen_addrs: Vec<SocketAddr>,
+    chain: Arc<parking_lot::RwLock<crate::chain::Chain>>,
 }
 
 impl Server {
@@ -213,12 +215,21 @@ impl Server {
         let (tx, rx) = bounded(SERVER_QUEUE_LEN);
         let mut state = ServerState::new(config.clone(), addrmgr.clone());
         let started_at = state.started_at;
+        let chain = sync::open_chain(&config);
+        let sync_handle =
+            sync::start_sync(chain.clone(), tx.clone(), quit_rx.clone()).map_err(|source| {
+                Error::Spawn {
+                    name: "sync".into(),
+                    source,
+                }
+            })?;
         let ctx = Arc::new(PeerContext {
             config: config.clone(),
             addrmgr: addrmgr.clone(),
             server_tx: tx.clone(),
             quit: quit_rx.clone(),
             listening: !listen_addrs.is_empty(),
+            sync_tx: Some(sync_handle.sender()),
         });
 
         let mut peer_cfg = peer::Config::new(config.network);
@@ -227,6 +238,13 @@ impl Server {
         peer_cfg.user_agent_comments = config.ua_comments.clone();
         peer_cfg.services = ServiceFlag(LOCAL_SERVICES);
         peer_cfg.negotiate_timeout = config.peer_timeout;
+        {
+            let chain = chain.clone();
+            peer_cfg.newest_block = Some(Arc::new(move || {
+                let c = chain.read();
+                Some((c.tip_hash(), i32::try_from(c.height()).unwrap_or(i32::MAX)))
+            }));
+        }
         let peer_cfg = Arc::new(peer_cfg);
 
         let dialer = Dialer::new(RoutingConfig {
@@ -370,6 +388,7 @@ impl Server {
             })?;
         let handle = spawn_service_thread("server".to_string(), move || {
             server_handler(state, rx, quit_rx, reap_tx);
+            sync_handle.stop();
             let _ = reaper.join();
             for h in seed_threads {
                 let _ = h.join();
@@ -396,7 +415,13 @@ impl Server {
             config,
             started_at,
             listen_addrs,
+            chain,
         })
+    }
+
+    /// The header chain (shared with the `sync` thread).
+    pub fn chain(&self) -> Arc<parking_lot::RwLock<crate::chain::Chain>> {
+        self.chain.clone()
     }
 
     /// The addresses peers can connect to.
@@ -417,6 +442,7 @@ impl Server {
             self.config.clone(),
             self.started_at,
         )
+        .with_chain(self.chain.clone())
     }
 
     /// Asks the server thread for a state dump in the log; never blocks.

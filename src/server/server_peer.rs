@@ -13,6 +13,8 @@ use crossbeam_channel::{Receiver, Sender, select};
 use parking_lot::Mutex;
 
 use crate::addrmgr::AddrManager;
+use crate::chain::SyncMsg;
+use crate::chain::sync_listeners::peer_info;
 use crate::config::Config;
 use crate::connmgr::DynamicBanScore;
 use crate::peer::{LruSet, MessageListeners, Peer};
@@ -128,6 +130,9 @@ pub struct PeerContext {
     pub quit: Receiver<()>,
     /// Whether we accept inbound connections (we advertise our address only then).
     pub listening: bool,
+    /// The `sync` thread's channel (headers sync and serving); `None` answers as a node
+    /// without a chain.
+    pub sync_tx: Option<Sender<SyncMsg>>,
 }
 
 impl PeerContext {
@@ -137,6 +142,19 @@ impl PeerContext {
             send(self.server_tx, msg) -> _ => {},
             recv(self.quit) -> _ => {},
         }
+    }
+
+    /// Sends `msg` to the `sync` thread (waiting while it is behind, giving up if the node is
+    /// stopping); returns false when there is no sync thread.
+    pub fn to_sync(&self, msg: SyncMsg) -> bool {
+        let Some(tx) = &self.sync_tx else {
+            return false;
+        };
+        select! {
+            send(tx, msg) -> _ => {},
+            recv(self.quit) -> _ => {},
+        }
+        true
     }
 }
 
@@ -171,6 +189,15 @@ impl ServerPeer {
             whitelisted,
             persistent,
             state: Mutex::new(ServerPeerState::new(Instant::now())),
+        }
+    }
+
+    /// The peer is gone (called by the server thread when it sweeps it): the sync manager
+    /// forgets it. Never blocks the server thread: if the sync thread is behind, its stall
+    /// check replaces a vanished sync peer anyway.
+    pub fn on_done(&self, p: &Peer) {
+        if let Some(tx) = &self.ctx.sync_tx {
+            let _ = tx.try_send(SyncMsg::PeerDisconnected { peer: p.id() });
         }
     }
 
@@ -378,6 +405,10 @@ impl MessageListeners for ServerPeer {
             s.next_local_addr_at = Some(Instant::now());
         }
         self.ctx.send(ServerMsg::Ready(p.id()));
+        self.ctx.to_sync(SyncMsg::PeerConnected {
+            peer: p.id(),
+            info: peer_info(p),
+        });
     }
 
     fn on_get_addr(&self, p: &Peer) {
@@ -433,29 +464,58 @@ impl MessageListeners for ServerPeer {
         }
     }
 
-    fn on_get_blocks(&self, p: &Peer, _msg: &MsgGetBlocks) {
-        // No block chain yet: nothing after any locator (btcd sends no empty inv).
-        log::trace!("{p}: getblocks answered with nothing (no chain)");
+    fn on_get_blocks(&self, p: &Peer, msg: &MsgGetBlocks) {
+        let sent = self.ctx.to_sync(SyncMsg::GetBlocks {
+            peer: p.id(),
+            locator: msg.block_locator_hashes.clone(),
+            stop: msg.hash_stop,
+        });
+        if !sent {
+            // No block chain: nothing after any locator (btcd sends no empty inv).
+            log::trace!("{p}: getblocks answered with nothing (no chain)");
+        }
     }
 
-    fn on_get_headers(&self, p: &Peer, _msg: &MsgGetHeaders) {
-        // No header chain yet: an empty headers message says "nothing after that".
-        p.queue_message(
-            Message::Headers(MsgHeaders {
-                headers: Vec::new(),
-            }),
-            None,
-        );
+    fn on_get_headers(&self, p: &Peer, msg: &MsgGetHeaders) {
+        let sent = self.ctx.to_sync(SyncMsg::GetHeaders {
+            peer: p.id(),
+            locator: msg.block_locator_hashes.clone(),
+            stop: msg.hash_stop,
+        });
+        if !sent {
+            // No header chain: an empty headers message says "nothing after that".
+            p.queue_message(
+                Message::Headers(MsgHeaders {
+                    headers: Vec::new(),
+                }),
+                None,
+            );
+        }
     }
 
     fn on_inv(&self, p: &Peer, msg: &MsgInv) {
         for iv in &msg.inv_list {
             p.add_known_inventory(*iv);
         }
+        if let Some(m) =
+            crate::chain::sync_listeners::sync_msg_from_wire(p.id(), &Message::Inv(msg.clone()))
+        {
+            self.ctx.to_sync(m);
+        }
     }
 
     fn on_headers(&self, p: &Peer, msg: &MsgHeaders) {
-        log::trace!("{p}: {} headers ignored (no chain yet)", msg.headers.len());
+        let sent = self.ctx.to_sync(SyncMsg::Headers {
+            peer: p.id(),
+            headers: msg.headers.clone(),
+        });
+        if !sent {
+            log::trace!("{p}: {} headers ignored (no chain)", msg.headers.len());
+        }
+    }
+
+    fn on_send_headers(&self, p: &Peer) {
+        self.ctx.to_sync(SyncMsg::SendHeaders { peer: p.id() });
     }
 
     fn on_fee_filter(&self, p: &Peer, msg: &MsgFeeFilter) {

@@ -240,6 +240,7 @@ impl ServerState {
                     .unwrap_or_default()
             );
             self.release_request(&entry);
+            entry.sp.on_done(&entry.peer);
             self.to_reap.push(entry.peer.clone());
         }
     }

@@ -6,6 +6,10 @@
 #[path = "../chain_support.rs"]
 mod chain_support;
 
+#[path = "../server_support.rs"]
+#[allow(dead_code)]
+mod server_support;
+
 use btcnode::chain::{Chain, ChainParams};
 use btcnode::params::Network;
 use btcnode::wire::{BlockHeader, sha256d};
@@ -87,6 +91,7 @@ pub fn run() {
     drop(chain);
 
     // Loading the file back validates every record again.
+    let rss_before = rss_mib();
     let t = Instant::now();
     let chain = match Chain::open(dir.path(), Network::Regtest) {
         Ok(c) => c,
@@ -102,8 +107,12 @@ pub fn run() {
         per_sec(N, load)
     );
     assert_eq!(chain.height() as usize, N);
-    if let Some(rss) = rss_mib() {
-        println!("resident memory with {N} headers loaded: {rss} MiB");
+    if let (Some(before), Some(after)) = (rss_before, rss_mib()) {
+        println!(
+            "resident memory of the loaded chain: {} MiB ({} bytes per header)",
+            after.saturating_sub(before),
+            after.saturating_sub(before) * 1024 * 1024 / N as u64
+        );
     }
     println!(
         "goal >= 1,000,000 headers/s validated: {}",
@@ -152,6 +161,59 @@ fn loopback_sync(headers: &[BlockHeader]) {
     );
     a.shutdown();
     b.shutdown();
+    process_sync(headers);
+}
+
+/// Wall time for one `btcnode` process to sync `headers` from another over loopback: from
+/// starting the second process until its RPC reports the full height.
+fn process_sync(headers: &[BlockHeader]) {
+    use server_support::{Node, temp_dir};
+    let n = headers.len();
+    // Re-time the chain so its tip is a minute old: the serving node must not be in
+    // initial sync.
+    let genesis = ChainParams::for_network(Network::Regtest).genesis;
+    let now = std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as u32;
+    let spacing = (now - 60 - genesis.timestamp) / n as u32;
+    let headers = mine_chain(&genesis, n, spacing, 3);
+    let dir = temp_dir("bench-chain-a");
+    if std::fs::create_dir_all(dir.join("regtest")).is_err() {
+        println!("cannot create {}", dir.display());
+        return;
+    }
+    let bytes: Vec<u8> = headers.iter().flat_map(|h| h.to_bytes()).collect();
+    if std::fs::write(dir.join("regtest").join("headers.dat"), bytes).is_err() {
+        println!("cannot write headers.dat");
+        return;
+    }
+    let a = Node::start("bench-chain-a", &[format!("--datadir={}", dir.display())]);
+    let t = Instant::now();
+    let b = Node::start(
+        "bench-chain-b",
+        &[format!("--connect=127.0.0.1:{}", a.port)],
+    );
+    let want = serde_json::json!(n);
+    loop {
+        if b.try_call("getblockcount", &[]).ok() == Some(want.clone()) {
+            break;
+        }
+        if t.elapsed() > Duration::from_secs(60) {
+            println!("process sync did not finish in 60 s");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let d = t.elapsed();
+    println!(
+        "btcnode process sync of {n} headers over loopback (start included): {d:.2?} (goal < 2 s: {})",
+        if d < Duration::from_secs(2) {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
 }
 
 /// This process's resident set size in MiB (Linux).

@@ -20,6 +20,7 @@ const SECTIONS: &[(&str, fn())] = &[
     ("server", server::run),
     ("socks", socks::run),
     ("wire", wire::run),
+    ("chain", chain::run),
 ];
 
 fn main() -> ExitCode {

@@ -144,7 +144,7 @@ pub struct LoopbackNode {
     pub peers:
         std::sync::Arc<parking_lot::Mutex<std::collections::HashMap<u64, btcnode::peer::Peer>>>,
     /// Peer configuration shared by this node's peers.
-    pub cfg: btcnode::peer::Config,
+    pub cfg: std::sync::Arc<btcnode::peer::Config>,
     /// `Misbehaving` actions seen: (peer, score, reason).
     pub misbehaving: std::sync::Arc<parking_lot::Mutex<Vec<(u64, u32, String)>>>,
 }
@@ -201,7 +201,7 @@ impl LoopbackNode {
             chain,
             sync: Some(sync),
             peers,
-            cfg,
+            cfg: std::sync::Arc::new(cfg),
             misbehaving,
         }
     }

@@ -1,10 +1,12 @@
 //! Faults: SIGKILL at random (seeded) moments of activity, 50 times each, and every file
 //! still loads.
 //!
-//! - The real `btcnode` (regtest, no DNS seeds, `--connect` to a local listener so it never
-//!   dials elsewhere, a peers.json preloaded from peers.sample.json) is killed while RPC
-//!   `setban` calls make it rewrite banlist.json; each restart must load peers.json and
-//!   banlist.json without setting either aside, and keep every ban the RPC confirmed.
+//! - The real `btcnode` (regtest, no DNS seeds, a peers.json preloaded from
+//!   peers.sample.json, `--connect` only to a second local btcnode that serves 40,000 regtest
+//!   headers, so it never dials elsewhere) is killed while it syncs those headers into
+//!   headers.dat and RPC `setban` calls make it rewrite banlist.json; each restart must load
+//!   peers.json, banlist.json and headers.dat without setting any aside, keep every ban the
+//!   RPC confirmed, and the chain must end complete.
 //! - A child copy of this test binary appends headers to headers.dat, saves peers.json and
 //!   rewrites banlist.json through the module APIs in a tight loop and is killed mid-write;
 //!   after each kill all three files load with everything the child reported durable.
@@ -92,12 +94,65 @@ fn fault_kill_node_50_times_files_always_load() {
         (_, LoadOutcome::Loaded(n)) => n,
         (_, other) => panic!("sample does not load: {other:?}"),
     };
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let connect = listener.local_addr().expect("addr");
+    // The header source: a btcnode started with a headers.dat of SOURCE_HEADERS headers.
+    let headers = recent_headers(SOURCE_HEADERS);
+    let src_dir = scratch.path().join("source");
+    std::fs::create_dir_all(src_dir.join("regtest")).expect("mkdir");
+    let bytes: Vec<u8> = headers.iter().flat_map(|h| h.to_bytes()).collect();
+    std::fs::write(src_dir.join("regtest").join("headers.dat"), bytes).expect("write headers.dat");
+    let source = Node::start("kill-source", &[format!("--datadir={}", src_dir.display())]);
+    let connect = SocketAddr::from(([127, 0, 0, 1], source.port));
     let mut rng = StdRng::seed_from_u64(0x6b11);
+    let mut heights = Vec::with_capacity(KILLS);
     let mut confirmed = 0usize;
     let mut ban_no = 0u32;
+    let mut mid_sync_kills = 0;
     for round in 0..KILLS {
+        // Every other round, roll headers.dat back to a random whole-record length (an older
+        // but valid file) and kill at a random moment after the start, so the kill lands
+        // while the node loads its files or syncs and appends headers.
+        let hdat = net.join("headers.dat");
+        if round % 2 == 1 {
+            let aside = set_aside_files(&net);
+            assert!(aside.is_empty(), "round {round}: set aside {aside:?}");
+            let len = std::fs::metadata(&hdat).map(|m| m.len()).unwrap_or(0);
+            let keep = rng.random_range(0..=len / 80) * 80;
+            if len > 0 {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&hdat)
+                    .expect("open headers.dat");
+                f.set_len(keep).expect("truncate headers.dat");
+            }
+            let log = scratch.path().join(format!("node-{round}.log"));
+            let mut node = spawn_node(&datadir, &log, free_port(), connect);
+            // Half the time at a random moment of start-up; otherwise once it has started
+            // appending, a random moment into the sync.
+            if rng.random_range(0..2u8) == 0 {
+                std::thread::sleep(Duration::from_millis(rng.random_range(0..300u64)));
+            } else {
+                let deadline = Instant::now() + Duration::from_secs(5);
+                while std::fs::metadata(&hdat).map(|m| m.len()).unwrap_or(0) <= keep
+                    && Instant::now() < deadline
+                {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                std::thread::sleep(Duration::from_micros(rng.random_range(0..20_000u64)));
+            }
+            node.datadir = scratch.path().join(format!("gone-{round}"));
+            let mut child = node.child.take().expect("child");
+            child.kill().expect("SIGKILL");
+            let status = child.wait().expect("reap");
+            assert!(
+                !status.success(),
+                "round {round}: killed node exited cleanly"
+            );
+            let after = std::fs::metadata(&hdat).map(|m| m.len()).unwrap_or(0);
+            if after > keep && after < (SOURCE_HEADERS * 80) as u64 {
+                mid_sync_kills += 1;
+            }
+            continue;
+        }
         let log = scratch.path().join(format!("node-{round}.log"));
         let mut node = spawn_node(&datadir, &log, free_port(), connect);
         assert!(
@@ -120,6 +175,8 @@ fn fault_kill_node_50_times_files_always_load() {
             n_bans >= confirmed,
             "round {round}: {n_bans} bans loaded, {confirmed} confirmed"
         );
+        let height = node.call("getblockcount", &[]).as_u64().unwrap_or(0);
+        heights.push(height);
         let text = node.log_text();
         assert!(
             text.contains(&format!("loaded {sample_count} addresses"))
@@ -172,7 +229,8 @@ fn fault_kill_node_50_times_files_always_load() {
             let _ = h.join();
         }
     }
-    // A final clean start: everything loads, every confirmed ban is there.
+    // A final clean start: everything loads, every confirmed ban is there, and the header
+    // sync finishes from what the killed runs left in headers.dat.
     let log = scratch.path().join("node-final.log");
     let mut node = spawn_node(&datadir, &log, free_port(), connect);
     assert!(wait_until(Duration::from_secs(20), || node
@@ -185,10 +243,43 @@ fn fault_kill_node_50_times_files_always_load() {
         .unwrap_or(0);
     assert!(n_bans >= confirmed, "{n_bans} bans, {confirmed} confirmed");
     assert!(set_aside_files(&net).is_empty());
+    let start_height = node.call("getblockcount", &[]).as_u64().unwrap_or(0);
+    let want = json!(SOURCE_HEADERS);
+    assert!(
+        wait_until(Duration::from_secs(30), || node
+            .try_call("getblockcount", &[])
+            .ok()
+            == Some(want.clone())),
+        "the chain did not complete; log:\n{}",
+        node.log_text()
+    );
+    assert_eq!(
+        node.call("getbestblockhash", &[]),
+        json!(headers[SOURCE_HEADERS - 1].block_hash().to_string())
+    );
     node.stop();
     node.datadir = scratch.path().join("gone-final");
-    eprintln!("kill node: {KILLS} kills, {confirmed} bans confirmed, {n_bans} loaded");
-    drop(listener);
+    let mid = heights
+        .iter()
+        .filter(|&&h| h > 0 && h < SOURCE_HEADERS as u64)
+        .count();
+    eprintln!(
+        "kill node: {KILLS} kills, {confirmed} bans confirmed, {n_bans} loaded; heights at \
+         restart {heights:?}; {mid} restarts and {mid_sync_kills} kills mid-sync, {start_height} at the final start"
+    );
+    drop(source);
+}
+
+/// Headers the source node serves.
+const SOURCE_HEADERS: usize = 40_000;
+
+/// `n` regtest headers after genesis whose tip is a minute old (so the source node is not
+/// in initial sync and serves them).
+fn recent_headers(n: usize) -> Vec<BlockHeader> {
+    let genesis = btcnode::chain::ChainParams::for_network(Network::Regtest).genesis;
+    let end = (unix_now() - 60) as u32;
+    let spacing = (end - genesis.timestamp) / n as u32;
+    crate::chain_support::mine_chain(&genesis, n, spacing, 1)
 }
 
 /// `n` regtest headers on `prev`.

@@ -14,7 +14,7 @@ use btcnode::params::Network;
 use btcnode::wire::{BlockHeader, Hash};
 use serde_json::json;
 
-use crate::fault_support::{Scratch, SmallFs};
+use crate::fault_support::{Scratch, SmallFs, recent_headers, write_headers_dat};
 use crate::server_support::{Node, bin, free_port, valid_json_file, wait_until};
 
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/peers.sample.json");
@@ -234,4 +234,44 @@ fn fault_disk_full_node_logs_failed_saves_keeps_files_and_keeps_running() {
         "temp files left on the full disk: {leftovers:?}"
     );
     drop(listener);
+
+    // Restart on the still-full disk, now syncing from a second node that serves 2,000
+    // headers: it starts, loads its files, logs the failed appends to headers.dat, keeps
+    // the chain in memory and answers.
+    node.datadir = logs.path().join("gone");
+    let hdat_before = std::fs::read(net.join("headers.dat")).unwrap_or_default();
+    let src = Scratch::new("disk-node-source");
+    let headers = recent_headers(2_000);
+    write_headers_dat(src.path(), &headers);
+    let source = Node::start(
+        "disk-source",
+        &[format!("--datadir={}", src.path().display())],
+    );
+    let log2 = logs.path().join("node2.log");
+    let mut node2 = start_node(&fs.dir, &log2, source.port);
+    let want = json!(2_000);
+    assert!(
+        wait_until(Duration::from_secs(30), || node2
+            .try_call("getblockcount", &[])
+            .ok()
+            == Some(want.clone())),
+        "no sync in memory; log:\n{}",
+        node2.log_text()
+    );
+    assert!(
+        node2.log_text().contains("could not append"),
+        "no logged headers.dat failure; log:\n{}",
+        node2.log_text()
+    );
+    assert_eq!(
+        node2.call("listbanned", &[]).as_array().map(Vec::len),
+        Some(1)
+    );
+    assert!(node2.try_call("uptime", &[]).is_ok());
+    node2.stop();
+    node2.datadir = logs.path().join("gone2");
+    let hdat_after = std::fs::read(net.join("headers.dat")).unwrap_or_default();
+    assert!(hdat_after.starts_with(&hdat_before), "headers.dat damaged");
+    assert_eq!(hdat_after.len() % 80, 0, "torn headers.dat left");
+    drop(source);
 }

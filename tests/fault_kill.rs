@@ -28,7 +28,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::json;
 
-use crate::fault_support::{CHILD_ENV, Scratch, child_scenario};
+use crate::fault_support::{CHILD_ENV, Scratch, child_scenario, recent_headers};
 use crate::server_support::{Node, bin, free_port, wait_until};
 
 /// How many times each test kills.
@@ -272,15 +272,6 @@ fn fault_kill_node_50_times_files_always_load() {
 
 /// Headers the source node serves.
 const SOURCE_HEADERS: usize = 40_000;
-
-/// `n` regtest headers after genesis whose tip is a minute old (so the source node is not
-/// in initial sync and serves them).
-fn recent_headers(n: usize) -> Vec<BlockHeader> {
-    let genesis = btcnode::chain::ChainParams::for_network(Network::Regtest).genesis;
-    let end = (unix_now() - 60) as u32;
-    let spacing = (end - genesis.timestamp) / n as u32;
-    crate::chain_support::mine_chain(&genesis, n, spacing, 1)
-}
 
 /// `n` regtest headers on `prev`.
 fn mine(pow_limit: &btcnode::chain::U256, mut prev: BlockHeader, n: usize) -> Vec<BlockHeader> {

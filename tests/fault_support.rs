@@ -127,3 +127,25 @@ impl Drop for SmallFs {
         let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
     }
 }
+
+/// `n` regtest headers after genesis whose tip is a minute old, so a node serving them is
+/// not in initial sync.
+pub fn recent_headers(n: usize) -> Vec<btcnode::wire::BlockHeader> {
+    let genesis =
+        btcnode::chain::ChainParams::for_network(btcnode::params::Network::Regtest).genesis;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let end = (now - 60) as u32;
+    let spacing = (end - genesis.timestamp) / n as u32;
+    crate::chain_support::mine_chain(&genesis, n, spacing, 1)
+}
+
+/// Writes `headers` as `<datadir>/regtest/headers.dat`.
+pub fn write_headers_dat(datadir: &Path, headers: &[btcnode::wire::BlockHeader]) {
+    let net = datadir.join("regtest");
+    std::fs::create_dir_all(&net).expect("create regtest dir");
+    let bytes: Vec<u8> = headers.iter().flat_map(|h| h.to_bytes()).collect();
+    std::fs::write(net.join("headers.dat"), bytes).expect("write headers.dat");
+}

@@ -249,3 +249,31 @@ fn robust_socks_hanging_proxy_times_out() {
     );
     assert!(matches!(got, Err(Error::TimedOut { .. })), "{got:?}");
 }
+
+/// Found by the `socks_negotiate` fuzz target (its first finding, a wrong assumption in the
+/// target): a reply may carry an empty domain name, making it 7 bytes long; it parses, and
+/// nothing after it is read.
+#[test]
+fn robust_socks_reply_with_an_empty_domain_name_is_seven_bytes() {
+    // Method selection (user/pass), auth OK, then `5 0 0 3 0 0 40` and trailing bytes.
+    let script = vec![5, 2, 1, 0, 5, 0, 0, 3, 0, 0, 40, 248, 248, 97, 46];
+    let mut s = Scripted {
+        script,
+        pos: 0,
+        chunk: 4,
+        hang_at_end: false,
+    };
+    let deadline = Deadline::new(Instant::now(), Duration::from_secs(5));
+    let got = negotiate(
+        &mut s,
+        &deadline,
+        Some(("user", "pass")),
+        CMD_CONNECT,
+        &Target::host("127.0.0.1", 8333),
+    );
+    assert_eq!(
+        got.ok(),
+        Some(btcnode::socks::proto::BoundAddr::Domain(String::new(), 40))
+    );
+    assert_eq!(s.pos, 11, "read past the reply");
+}

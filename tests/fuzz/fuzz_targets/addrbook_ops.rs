@@ -97,7 +97,7 @@ fuzz_target!(|data: &[u8]| {
     let mut book = AddrBook::new(book_rng(Some(u64::from(inp.byte()))));
     let mut pool: Vec<NetAddress> = Vec::new();
     let mut ops = 0;
-    while !inp.0.is_empty() && ops < 2000 {
+    while !inp.0.is_empty() && ops < 300 {
         ops += 1;
         let op = inp.byte() % 10;
         match op {

@@ -35,6 +35,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo pkill -x danted 2>/dev/null || true
 fi
 
+# python-bitcoinlib (PyPI): an independent wire implementation for the chain interop test
+# (tests/interop/getheaders.py); without it that one check is skipped with a message.
+if ! python3 -c "import bitcoin.messages" >/dev/null 2>&1; then
+    pipi="python3 -m pip install --quiet python-bitcoinlib==0.12.2"
+    $pipi 2>/dev/null || $pipi --break-system-packages 2>/dev/null ||
+        echo "test.sh: could not install python-bitcoinlib; the interop check will be skipped"
+fi
+
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo test --release "$@"

@@ -195,3 +195,40 @@ fn chain_e2e_longer_branch_from_a_new_peer_reorganises() {
     );
     assert_eq!(old["confirmations"], -1);
 }
+
+#[test]
+fn chain_e2e_python_bitcoinlib_reads_our_headers() {
+    // python-bitcoinlib (PyPI) is an independent wire implementation; CI installs it. Where it
+    // is missing this test says so and passes, so a bare checkout still tests everything else.
+    let have = std::process::Command::new("python3")
+        .args(["-c", "import bitcoin.messages"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !have {
+        eprintln!("python-bitcoinlib not installed: skipping the interop check");
+        return;
+    }
+    let headers = recent_headers(2_500);
+    let dir = temp_dir("chain-interop");
+    std::fs::create_dir_all(dir.join("regtest")).expect("create regtest dir");
+    let bytes: Vec<u8> = headers.iter().flat_map(|h| h.to_bytes()).collect();
+    std::fs::write(dir.join("regtest").join(HEADERS_FILE), bytes).expect("write");
+    let node = Node::start("chain-interop", &[format!("--datadir={}", dir.display())]);
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/getheaders.py");
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(node.port.to_string())
+        .arg("2000")
+        .arg(headers[1_999].block_hash().to_string())
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "interop failed: {}{}\nnode log:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        node.log_text()
+    );
+}

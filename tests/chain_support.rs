@@ -201,7 +201,7 @@ impl LoopbackNode {
             chain,
             sync: Some(sync),
             peers,
-            cfg: std::sync::Arc::new(cfg),
+            cfg: Arc::new(cfg),
             misbehaving,
         }
     }

@@ -514,3 +514,22 @@ fn chain_sync_retries_after_a_refused_future_header() {
         "{acts:?}"
     );
 }
+
+#[test]
+fn chain_sync_progress_logging_runs_on_every_batch() {
+    // A zero interval logs after every headers message: the estimate must never panic, even
+    // with no elapsed time.
+    let (headers, wall) = recent_chain(4000);
+    let now = Instant::now();
+    let mut n = Node::new();
+    n.sync = SyncManager::new(SyncConfig {
+        progress_interval: Duration::ZERO,
+        ..SyncConfig::default()
+    });
+    n.sync.on_peer_connected(&n.chain, 1, peer(4000), now);
+    for part in headers.chunks(2000) {
+        let acts = n.sync.on_headers(&mut n.chain, 1, part, now, wall);
+        assert!(matches!(&acts[..], [Action::GetHeaders { peer: 1, .. }]));
+    }
+    assert_eq!(n.chain.height(), 4000);
+}

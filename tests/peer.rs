@@ -324,7 +324,7 @@ fn messages_keep_an_idle_peer_alive() {
 fn stall_config() -> Config {
     let mut cfg = test_config();
     cfg.stall_response_timeout = Duration::from_millis(300);
-    cfg.stall_tick_interval = Duration::from_millis(50);
+    cfg.stall_tick_interval = Duration::from_millis(100);
     cfg
 }
 
@@ -651,6 +651,19 @@ fn addr_messages_carry_at_most_1000_distinct() {
     };
     assert_eq!(m.addr_list, sent);
     assert!(p.push_addr_msg(Vec::new()).is_empty());
+    // An addr cannot carry a Tor v3 address: it is left out.
+    let onion = NetAddress {
+        timestamp: 1_700_000_000,
+        services: ServiceFlag::NODE_NETWORK,
+        addr: btcnode::wire::AddrV2::TorV3([7; 32]),
+        port: 8333,
+    };
+    assert!(p.push_addr_msg(vec![onion]).is_empty());
+    assert_eq!(p.push_addrv2_msg(vec![onion]), vec![onion]);
+    let Message::AddrV2(m) = remote.recv_until("addrv2") else {
+        unreachable!()
+    };
+    assert_eq!(m.addr_list, vec![onion]);
     p.disconnect();
     p.wait_for_disconnect();
 }
@@ -822,14 +835,12 @@ impl MessageListeners for RefuseVersion {
         _p: &Peer,
         msg: &btcnode::wire::MsgVersion,
     ) -> Option<btcnode::wire::MsgReject> {
-        Some(btcnode::wire::MsgReject {
-            cmd: "version".into(),
-            code: 0x40,
-            reason: format!("not today, {}", msg.user_agent),
-            hash: Hash::ZERO,
-            cmd_raw: None,
-            reason_raw: None,
-        })
+        Some(btcnode::wire::MsgReject::new(
+            "version",
+            0x40,
+            format!("not today, {}", msg.user_agent),
+            Hash::ZERO,
+        ))
     }
 }
 

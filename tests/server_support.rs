@@ -17,12 +17,52 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_btcnode")
 }
 
-/// A free loopback port (bound, then released; the tests run nodes on distinct ones).
+/// First port of the range the node tests take ports from: below Linux's ephemeral range
+/// (32768-60999), so no outgoing connection or `bind(0)` elsewhere can take a port between
+/// our check and the node's bind.
+const PORT_RANGE_START: u16 = 21000;
+/// End of that range (exclusive).
+const PORT_RANGE_END: u16 = 32600;
+
+static NEXT_PORT: AtomicU32 = AtomicU32::new(0);
+
+/// A free loopback port from a range outside the ephemeral one; successive calls never
+/// return the same port.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind an ephemeral loopback port")
+    let span = u32::from(PORT_RANGE_END - PORT_RANGE_START);
+    // Start where another run of this binary (another pid) is unlikely to be.
+    let _ = NEXT_PORT.compare_exchange(
+        0,
+        1 + (std::process::id() * 97) % span,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    loop {
+        let n = NEXT_PORT.fetch_add(1, Ordering::SeqCst);
+        let port = PORT_RANGE_START + (n % span) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A base port `b` such that `b..b+n` and `b+100..b+100+n` are free (scripts/local-net.sh's
+/// layout).
+pub fn free_port_block(n: u16) -> u16 {
+    loop {
+        let base = free_port();
+        if base + 100 + n >= PORT_RANGE_END {
+            continue;
+        }
+        let all_free = (0..n)
+            .flat_map(|i| [base + i, base + 100 + i])
+            .all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok());
+        if all_free {
+            // Skip past the block so later calls do not hand out its ports.
+            NEXT_PORT.fetch_add(u32::from(n), Ordering::SeqCst);
+            return base;
+        }
+    }
 }
 
 /// A fresh temp directory.

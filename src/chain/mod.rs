@@ -2,13 +2,15 @@
 //! most work with reorganisation, block locators, getheaders/getblocks serving and
 //! `headers.dat`. btcnode keeps no blocks or UTXO set, so this is the whole chain state.
 //!
-//! Everything here is a plain struct or function with no threads: [`Chain`] is given headers
-//! and the node's adjusted time and answers with a [`ProcessOutcome`] or an [`Error`];
-//! [`SyncManager`] holds the headers-first sync rules (sync peer choice, getheaders
-//! continuation, stall switching, announcements, anti-DoS) and returns [`Action`]s. The `sync`
-//! thread that owns both is a thin shell in the server. In: `headers`, `inv`, `getheaders`,
-//! `getblocks`, `getdata` and peer arrivals/departures. Out: messages to send, ban-score
-//! increases and disconnects, tip changes, RPC details.
+//! The rules are plain structs with no threads: [`Chain`] is given headers and the node's
+//! adjusted time and answers with a [`ProcessOutcome`] or an [`Error`]; [`SyncManager`] holds
+//! the headers-first sync rules (sync peer choice, getheaders continuation, stall switching,
+//! announcements, anti-DoS) and returns [`Action`]s. One thread, `sync`
+//! ([`sync_handler`], started by [`SyncHandle::start`]), runs the sync manager over the shared
+//! chain; peers' handlers feed it [`SyncMsg`]s ([`sync_listeners`] has the wire glue) and the
+//! server carries out its actions (`server::sync`). In: `headers`, `inv`, `getheaders`,
+//! `getblocks`, `sendheaders` and peer arrivals/departures. Out: messages to send, ban-score
+//! increases and disconnects, tip changes, the chain RPC methods ([`rpc_json`]).
 //!
 //! Signet's block signature (BIP325) lives in the coinbase, which a header-only node never
 //! sees, so signet headers are checked for proof of work and retargeting only.

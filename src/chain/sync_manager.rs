@@ -612,13 +612,9 @@ impl SyncManager {
             "synced headers to height {} ({:.0} headers/s, about {remaining} remaining{})",
             chain.height(),
             rate,
-            if rate > 0.0 {
-                format!(
-                    ", {:.0?} left",
-                    Duration::from_secs_f64(remaining as f64 / rate)
-                )
-            } else {
-                String::new()
+            match Duration::try_from_secs_f64(remaining as f64 / rate) {
+                Ok(left) if rate > 0.0 => format!(", {left:.0?} left"),
+                _ => String::new(),
             }
         );
         self.progress_at = Some(now);

@@ -21,6 +21,8 @@ use parking_lot::Mutex;
 
 use super::error::DisconnectReason;
 use super::lru::LruSet;
+use crate::wire::msg_reject::reject_code;
+use crate::wire::protocol;
 
 /// How long the whole handshake may take (btcd's `negotiateTimeout`): "the duration of
 /// inactivity before we timeout a peer that hasn't completed the initial version
@@ -30,26 +32,26 @@ pub const NEGOTIATE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The lowest protocol version a peer may speak (btcd's `MinAcceptableProtocolVersion`,
 /// `wire.MultipleAddressVersion`: the version that introduced multiple addresses per
 /// `addr`).
-pub const MIN_ACCEPTABLE_PROTOCOL_VERSION: u32 = 209;
+pub const MIN_ACCEPTABLE_PROTOCOL_VERSION: u32 = protocol::MULTIPLE_ADDRESS_VERSION;
 
 /// The protocol version from which `sendaddrv2` is exchanged (BIP155, btcd's
 /// `wire.AddrV2Version`).
-pub const ADDRV2_VERSION: u32 = 70016;
+pub const ADDRV2_VERSION: u32 = protocol::ADDR_V2_VERSION;
 
 /// The protocol version from which `reject` messages are understood (BIP61, btcd's
 /// `wire.RejectVersion`).
-pub const REJECT_VERSION: u32 = 70002;
+pub const REJECT_VERSION: u32 = protocol::REJECT_VERSION;
 
 /// How many nonces of recently sent `version` messages are remembered to detect connections
 /// to ourselves (btcd's `sentNonces = lru.NewCache(50)`).
 pub const MAX_SENT_NONCES: usize = 50;
 
 /// BIP61 reject code for a message that could not be decoded.
-pub const REJECT_MALFORMED: u8 = 0x01;
+pub const REJECT_MALFORMED: u8 = reject_code::MALFORMED;
 /// BIP61 reject code for an obsolete protocol version.
-pub const REJECT_OBSOLETE: u8 = 0x11;
+pub const REJECT_OBSOLETE: u8 = reject_code::OBSOLETE;
 /// BIP61 reject code for a duplicate message.
-pub const REJECT_DUPLICATE: u8 = 0x12;
+pub const REJECT_DUPLICATE: u8 = reject_code::DUPLICATE;
 
 /// Nonces of the `version` messages this node sent recently, shared by every peer of one
 /// node (clone the `Arc`), so an inbound connection from ourselves is recognised.

@@ -46,10 +46,7 @@ use super::send_queue::{
 };
 use super::stall::StallTracker;
 
-/// BIP61 reject code for a message that could not be decoded.
-const REJECT_MALFORMED: u8 = 0x01;
-/// BIP61 reject code for a duplicate message.
-const REJECT_DUPLICATE: u8 = 0x12;
+use super::negotiate::{REJECT_DUPLICATE, REJECT_MALFORMED};
 
 /// Peer ids: a process-wide counter (btcd's `nodeCount`), starting at 1.
 static NEXT_PEER_ID: AtomicU64 = AtomicU64::new(1);
@@ -561,8 +558,10 @@ impl Peer {
     }
 
     /// Sends `addr` with at most 1,000 of `addrs`, chosen at random when there are more.
-    /// Returns what was sent; nothing is sent for an empty list.
-    pub fn push_addr_msg(&self, addrs: Vec<NetAddress>) -> Vec<NetAddress> {
+    /// Addresses an `addr` cannot carry (Tor v3, I2P, CJDNS: no 16-byte form) are left out
+    /// first. Returns what was sent; nothing is sent when nothing is left.
+    pub fn push_addr_msg(&self, mut addrs: Vec<NetAddress>) -> Vec<NetAddress> {
+        addrs.retain(|a| a.addr.to_legacy_bytes().is_some());
         if addrs.is_empty() {
             return addrs;
         }
@@ -649,14 +648,7 @@ impl Peer {
         } else {
             Hash::ZERO
         };
-        let msg = Message::Reject(MsgReject {
-            cmd: command.to_string(),
-            code,
-            reason: reason.to_string(),
-            hash,
-            cmd_raw: None,
-            reason_raw: None,
-        });
+        let msg = Message::Reject(MsgReject::new(command, code, reason, hash));
         if !wait {
             self.queue_message(msg, None);
             return;
@@ -899,14 +891,7 @@ fn write_outgoing(p: &Peer, conn: &dyn Conn, o: Outgoing) -> Result<(), Disconne
             command,
             code,
             reason,
-        } => Message::Reject(MsgReject {
-            cmd: command,
-            code,
-            reason,
-            hash: Hash::ZERO,
-            cmd_raw: None,
-            reason_raw: None,
-        }),
+        } => Message::Reject(MsgReject::new(command, code, reason, Hash::ZERO)),
     };
     p.write_message(conn, &msg)
 }

@@ -12,7 +12,7 @@ pub const PING_INTERVAL: Duration = Duration::from_secs(2 * 60);
 
 /// The protocol version after which pings carry a nonce and are answered with a pong
 /// (btcd's `BIP0031Version`; "after" is strict, as in btcd).
-pub const BIP0031_VERSION: u32 = 60000;
+pub const BIP0031_VERSION: u32 = crate::wire::protocol::BIP0031_VERSION;
 
 /// Ping bookkeeping for one peer.
 #[derive(Debug, Clone)]

@@ -163,7 +163,15 @@ pub fn dispatch(node: &dyn NodeControl, method: &str, params: &[Value]) -> Resul
             node.stop();
             Ok(json!("btcnode stopping"))
         }
-        "help" => Ok(json!(METHODS.join("\n"))),
+        "help" => {
+            let mut all: Vec<&str> = METHODS
+                .iter()
+                .chain(crate::chain::rpc_json::METHODS)
+                .copied()
+                .collect();
+            all.sort_unstable();
+            Ok(json!(all.join("\n")))
+        }
         other => node.other(other, params).unwrap_or_else(|| {
             Err(RpcError::new(
                 RPC_METHOD_NOT_FOUND,

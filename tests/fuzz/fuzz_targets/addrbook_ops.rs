@@ -165,6 +165,9 @@ fuzz_target!(|data: &[u8]| {
                 now += Duration::from_secs(u64::from(inp.u16()) * 60);
                 check(&book, "advance");
             }
+            // A save and reload writes all 1,088 buckets: one in eight of these bytes does it,
+            // so the fuzzer spends its time on the other operations.
+            _ if inp.byte() >= 32 => check(&book, "skip"),
             _ => {
                 let json = book.to_json();
                 let before = sorted(&book);

@@ -799,11 +799,18 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), Error> {
     };
     fs::create_dir_all(&dir).map_err(io_err("create directory", &dir))?;
     let tmp = temp_path(path);
-    let mut f = File::create(&tmp).map_err(io_err("create", &tmp))?;
-    f.write_all(data).map_err(io_err("write", &tmp))?;
-    f.sync_all().map_err(io_err("fsync", &tmp))?;
-    drop(f);
-    fs::rename(&tmp, path).map_err(io_err("rename over", path))?;
+    let written = File::create(&tmp)
+        .map_err(io_err("create", &tmp))
+        .and_then(|mut f| {
+            f.write_all(data).map_err(io_err("write", &tmp))?;
+            f.sync_all().map_err(io_err("fsync", &tmp))
+        })
+        .and_then(|()| fs::rename(&tmp, path).map_err(io_err("rename over", path)));
+    if written.is_err() {
+        // A partial temp file on a full disk would hold on to the space it took.
+        let _ = fs::remove_file(&tmp);
+    }
+    written?;
     File::open(&dir)
         .and_then(|d| d.sync_all())
         .map_err(io_err("fsync directory", &dir))?;

@@ -100,6 +100,22 @@ impl<'a> Reader<'a> {
         Ok(Hash(self.read_array::<HASH_SIZE>(field)?))
     }
 
+    /// Reads a count of hashes (checked against `max` and the bytes left, see
+    /// [`Reader::read_count_of`]) and that many hashes; `item` names one hash in errors.
+    pub fn read_hashes(
+        &mut self,
+        what: &'static str,
+        max: u64,
+        item: &'static str,
+    ) -> Result<Vec<Hash>, Error> {
+        let count = self.read_count_of(what, max, HASH_SIZE)?;
+        let mut hashes = Vec::with_capacity(count);
+        for _ in 0..count {
+            hashes.push(self.read_hash(item)?);
+        }
+        Ok(hashes)
+    }
+
     /// Reads a variable-length integer, rejecting non-canonical encodings as btcd does.
     pub fn read_varint(&mut self, field: &'static str) -> Result<u64, Error> {
         let (value, len, min) = match self.read_u8(field)? {
@@ -213,6 +229,14 @@ pub fn write_varint(w: &mut Vec<u8>, n: u64) {
             w.push(0xff);
             w.extend_from_slice(&n.to_le_bytes());
         }
+    }
+}
+
+/// Appends a varint count followed by the hashes in wire order.
+pub fn write_hashes(w: &mut Vec<u8>, hashes: &[Hash]) {
+    write_varint(w, hashes.len() as u64);
+    for h in hashes {
+        w.extend_from_slice(&h.0);
     }
 }
 

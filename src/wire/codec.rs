@@ -304,6 +304,30 @@ mod tests {
             })
         ));
     }
+
+    #[test]
+    fn hash_lists_round_trip_and_check_their_count() {
+        let hashes = [Hash([1; 32]), Hash([2; 32])];
+        let mut w = Vec::new();
+        write_hashes(&mut w, &hashes);
+        assert_eq!(w.len(), 1 + 64);
+        let mut r = Reader::new(&w);
+        assert_eq!(r.read_hashes("hashes", 2, "hash"), Ok(hashes.to_vec()));
+        assert_eq!(r.remaining(), 0);
+        assert!(matches!(
+            Reader::new(&w).read_hashes("hashes", 1, "hash"),
+            Err(Error::CountTooLarge { count: 2, .. })
+        ));
+        // A count the bytes left cannot hold fails before anything is allocated.
+        assert!(matches!(
+            Reader::new(&w[..64]).read_hashes("hashes", 2, "hash"),
+            Err(Error::UnexpectedEof {
+                needed: 64,
+                remaining: 63,
+                ..
+            })
+        ));
+    }
 }
 
 /// Wire string bytes as text: valid UTF-8 as is; each byte of an invalid sequence becomes

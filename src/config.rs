@@ -379,6 +379,22 @@ fn last(m: &getopts::Matches, long: &str) -> Option<String> {
     m.opt_strs(long).pop()
 }
 
+/// The networks whose flags (`--testnet`, `--testnet4`, `--signet`, `--regtest`, `--simnet`)
+/// were given, in that order; the caller rejects more than one.
+pub(crate) fn network_flags(m: &getopts::Matches) -> Vec<Network> {
+    [
+        ("testnet", Network::Testnet3),
+        ("testnet4", Network::Testnet4),
+        ("signet", Network::Signet),
+        ("regtest", Network::Regtest),
+        ("simnet", Network::Simnet),
+    ]
+    .into_iter()
+    .filter(|(f, _)| flag(m, f))
+    .map(|(_, n)| n)
+    .collect()
+}
+
 fn flag(m: &getopts::Matches, long: &str) -> bool {
     m.opt_present(long)
 }
@@ -570,17 +586,7 @@ fn build(m: &getopts::Matches, configfile: Option<PathBuf>) -> Result<Config, Co
         .map(PathBuf::from)
         .unwrap_or_else(default_datadir);
 
-    let nets: Vec<Network> = [
-        ("testnet", Network::Testnet3),
-        ("testnet4", Network::Testnet4),
-        ("signet", Network::Signet),
-        ("regtest", Network::Regtest),
-        ("simnet", Network::Simnet),
-    ]
-    .into_iter()
-    .filter(|(f, _)| flag(m, f))
-    .map(|(_, n)| n)
-    .collect();
+    let nets = network_flags(m);
     if nets.len() > 1 {
         return err(
             "the testnet, testnet4, signet, regtest and simnet flags cannot be used together",

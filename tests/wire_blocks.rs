@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use bitcoin::hashes::Hash as _;
+use btcnode::wire::codec::write_varint;
 use btcnode::wire::msg_block::MAX_TX_PER_BLOCK;
 use btcnode::wire::msg_tx::{
     MAX_SCRIPT_SIZE, MAX_TX_IN_PER_MESSAGE, MAX_TX_OUT_PER_MESSAGE, MAX_WITNESS_ITEM_SIZE,
@@ -313,6 +314,31 @@ fn mainnet_blocks_1_to_256_link_and_commit() {
     assert_eq!(height, 255);
 }
 
+/// One wire.json vector both ways: its hex decodes to its `decoded` JSON, and that JSON
+/// encodes back to its hex. Returns what the hex decoded to.
+fn check_json_vector<T: serde::Serialize + serde::de::DeserializeOwned>(
+    v: &serde_json::Value,
+    name: &str,
+    decode: fn(Vec<u8>, u32) -> Result<T, Error>,
+    encode: fn(&T, &mut Vec<u8>, u32),
+) -> T {
+    let decoded = decode(hex(v["hex"].as_str().expect("hex")), 70016).expect(name);
+    assert_eq!(
+        serde_json::to_value(&decoded).expect("json"),
+        v["decoded"],
+        "{name}"
+    );
+    let back: T = serde_json::from_value(v["decoded"].clone()).expect(name);
+    let mut w = Vec::new();
+    encode(&back, &mut w, 70016);
+    assert_eq!(
+        to_hex(&w),
+        v["hex"].as_str().expect("hex"),
+        "{name} encodes"
+    );
+    decoded
+}
+
 /// The tx and block vectors of shared/vectors/wire.json, both directions, and their error
 /// cases.
 #[test]
@@ -328,40 +354,10 @@ fn wire_json_tx_and_block_vectors() {
             .unwrap_or_else(|| panic!("vector {name}"))
     };
     for name in ["tx_segwit_p2wkh_spend", "tx_legacy_two_outputs"] {
-        let v = find(name);
-        let bytes = hex(v["hex"].as_str().expect("hex"));
-        let tx = MsgTx::from_payload(bytes.clone(), 70016).expect(name);
-        assert_eq!(
-            serde_json::to_value(&tx).expect("json"),
-            v["decoded"],
-            "{name}"
-        );
-        let back: MsgTx = serde_json::from_value(v["decoded"].clone()).expect(name);
-        let mut w = Vec::new();
-        back.encode(&mut w, 70016);
-        assert_eq!(
-            to_hex(&w),
-            v["hex"].as_str().expect("hex"),
-            "{name} encodes"
-        );
+        check_json_vector(find(name), name, MsgTx::from_payload, MsgTx::encode);
     }
     for name in ["mainnet_genesis_block", "mainnet_block1"] {
-        let v = find(name);
-        let bytes = hex(v["hex"].as_str().expect("hex"));
-        let block = MsgBlock::from_payload(bytes, 70016).expect(name);
-        assert_eq!(
-            serde_json::to_value(&block).expect("json"),
-            v["decoded"],
-            "{name}"
-        );
-        let back: MsgBlock = serde_json::from_value(v["decoded"].clone()).expect(name);
-        let mut w = Vec::new();
-        back.encode(&mut w, 70016);
-        assert_eq!(
-            to_hex(&w),
-            v["hex"].as_str().expect("hex"),
-            "{name} encodes"
-        );
+        let block = check_json_vector(find(name), name, MsgBlock::from_payload, MsgBlock::encode);
         block.check_merkle_root().expect(name);
     }
     let v = find("tx_witness_flag_but_no_witness_rejected");
@@ -451,25 +447,6 @@ fn truncation_at_every_offset_fails_cleanly() {
     );
 }
 
-/// Appends a varint in its canonical form.
-fn varint(w: &mut Vec<u8>, n: u64) {
-    match n {
-        0..=0xfc => w.push(n as u8),
-        0xfd..=0xffff => {
-            w.push(0xfd);
-            w.extend_from_slice(&(n as u16).to_le_bytes());
-        }
-        0x1_0000..=0xffff_ffff => {
-            w.push(0xfe);
-            w.extend_from_slice(&(n as u32).to_le_bytes());
-        }
-        _ => {
-            w.push(0xff);
-            w.extend_from_slice(&n.to_le_bytes());
-        }
-    }
-}
-
 fn assert_count_error(payload: Vec<u8>, what: &str, count: u64, max: u64) {
     let err = MsgTx::from_payload(payload, 70016).expect_err(what);
     assert_eq!(
@@ -500,7 +477,7 @@ fn counts_over_their_limits_are_distinct_errors() {
     };
 
     let mut p = version.to_vec();
-    varint(&mut p, MAX_TX_IN_PER_MESSAGE + 1);
+    write_varint(&mut p, MAX_TX_IN_PER_MESSAGE + 1);
     assert_count_error(
         p,
         "transaction inputs",
@@ -511,7 +488,7 @@ fn counts_over_their_limits_are_distinct_errors() {
     let mut p = version.to_vec();
     p.push(1);
     input(&mut p);
-    varint(&mut p, MAX_TX_OUT_PER_MESSAGE + 1);
+    write_varint(&mut p, MAX_TX_OUT_PER_MESSAGE + 1);
     assert_count_error(
         p,
         "transaction outputs",
@@ -522,7 +499,7 @@ fn counts_over_their_limits_are_distinct_errors() {
     let mut p = version.to_vec();
     p.push(1);
     p.extend_from_slice(&[0x11; 36]);
-    varint(&mut p, MAX_SCRIPT_SIZE + 1);
+    write_varint(&mut p, MAX_SCRIPT_SIZE + 1);
     assert_count_error(
         p,
         "signature script bytes",
@@ -535,7 +512,7 @@ fn counts_over_their_limits_are_distinct_errors() {
     input(&mut p);
     p.push(1);
     p.extend_from_slice(&[0; 8]);
-    varint(&mut p, MAX_SCRIPT_SIZE + 1);
+    write_varint(&mut p, MAX_SCRIPT_SIZE + 1);
     assert_count_error(
         p,
         "public key script bytes",
@@ -551,7 +528,7 @@ fn counts_over_their_limits_are_distinct_errors() {
         p
     };
     let mut p = segwit_prefix();
-    varint(&mut p, MAX_WITNESS_ITEMS_PER_INPUT + 1);
+    write_varint(&mut p, MAX_WITNESS_ITEMS_PER_INPUT + 1);
     assert_count_error(
         p,
         "witness items",
@@ -560,7 +537,7 @@ fn counts_over_their_limits_are_distinct_errors() {
     );
     let mut p = segwit_prefix();
     p.push(1);
-    varint(&mut p, MAX_WITNESS_ITEM_SIZE + 1);
+    write_varint(&mut p, MAX_WITNESS_ITEM_SIZE + 1);
     assert_count_error(
         p,
         "witness item bytes",
@@ -570,7 +547,7 @@ fn counts_over_their_limits_are_distinct_errors() {
 
     // A count under its limit but not backed by bytes fails as a short read, promptly.
     let mut p = version.to_vec();
-    varint(&mut p, MAX_TX_IN_PER_MESSAGE);
+    write_varint(&mut p, MAX_TX_IN_PER_MESSAGE);
     assert!(matches!(
         MsgTx::from_payload(p, 70016),
         Err(Error::UnexpectedEof {
@@ -581,7 +558,7 @@ fn counts_over_their_limits_are_distinct_errors() {
 
     // Blocks: too many transactions, and a payload over the block limit.
     let mut p = vec![0u8; 80];
-    varint(&mut p, MAX_TX_PER_BLOCK + 1);
+    write_varint(&mut p, MAX_TX_PER_BLOCK + 1);
     assert_eq!(
         MsgBlock::from_payload(p, 70016),
         Err(Error::CountTooLarge {

@@ -92,16 +92,7 @@ pub fn reachability_from(local: &AddrV2, remote: &AddrV2) -> u8 {
         return reach::DEFAULT;
     }
     if is_rfc4380(&remote) {
-        if !is_routable(&local) {
-            return reach::DEFAULT;
-        }
-        if is_rfc4380(&local) {
-            return reach::TEREDO;
-        }
-        if is_ipv4(&local) {
-            return reach::IPV4;
-        }
-        return reach::IPV6_WEAK;
+        return ipv6_reach(&local, reach::IPV6_WEAK);
     }
     if is_ipv4(&remote) {
         if is_routable(&local) && is_ipv4(&local) {
@@ -111,20 +102,28 @@ pub fn reachability_from(local: &AddrV2, remote: &AddrV2) -> u8 {
     }
     // IPv6 remote.
     let tunnelled = is_rfc3964(&local) || is_rfc6052(&local) || is_rfc6145(&local);
-    if !is_routable(&local) {
+    // Only prefer IPv6 when it is not tunnelled.
+    let ipv6 = if tunnelled {
+        reach::IPV6_WEAK
+    } else {
+        reach::IPV6_STRONG
+    };
+    ipv6_reach(&local, ipv6)
+}
+
+/// How well `local` reaches a Teredo or IPv6 remote: not at all unless routable, then Teredo,
+/// IPv4, or `ipv6` (weak or strong) for an IPv6 local address.
+fn ipv6_reach(local: &AddrV2, ipv6: u8) -> u8 {
+    if !is_routable(local) {
         return reach::DEFAULT;
     }
-    if is_rfc4380(&local) {
+    if is_rfc4380(local) {
         return reach::TEREDO;
     }
-    if is_ipv4(&local) {
+    if is_ipv4(local) {
         return reach::IPV4;
     }
-    if tunnelled {
-        // Only prefer IPv6 when it is not tunnelled.
-        return reach::IPV6_WEAK;
-    }
-    reach::IPV6_STRONG
+    ipv6
 }
 
 /// Our advertisable addresses with their scores, in the order they were added.

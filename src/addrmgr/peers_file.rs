@@ -294,11 +294,11 @@ impl<'de> Visitor<'de> for FileVisitor<'_, 'de> {
                     l.key_seen = true;
                 }
                 "Addresses" => {
-                    map.next_value_seed(AddressesSeed(&mut *l))?;
+                    map.next_value_seed(NullOrSeq(AddressesSeed(&mut *l)))?;
                     l.addresses_seen = true;
                 }
-                "NewBuckets" => map.next_value_seed(TableSeed(&mut *l, false))?,
-                "TriedBuckets" => map.next_value_seed(TableSeed(&mut *l, true))?,
+                "NewBuckets" => map.next_value_seed(NullOrSeq(TableSeed(&mut *l, false)))?,
+                "TriedBuckets" => map.next_value_seed(NullOrSeq(TableSeed(&mut *l, true)))?,
                 "BtcnodeAddresses" => {
                     l.ext = map
                         .next_value::<Option<Vec<ExtAddressIn<'de>>>>()?
@@ -314,10 +314,20 @@ impl<'de> Visitor<'de> for FileVisitor<'_, 'de> {
     }
 }
 
-/// `Addresses`: each record converted and inserted as it is read.
-struct AddressesSeed<'a, 'de>(&'a mut Loader<'de>);
+/// The body of a field that is an array or null (Go's `encoding/json` writes a nil slice as
+/// `null`): what [`NullOrSeq`] runs on the array's elements.
+trait SeqBody<'de> {
+    /// What the field holds, for serde's "invalid type" message.
+    const EXPECTING: &'static str;
 
-impl<'de> DeserializeSeed<'de> for AddressesSeed<'_, 'de> {
+    /// Reads the array's elements.
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error>;
+}
+
+/// Reads a field that is `null` (nothing to do) or an array (handed to the body).
+struct NullOrSeq<T>(T);
+
+impl<'de, T: SeqBody<'de>> DeserializeSeed<'de> for NullOrSeq<T> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -325,11 +335,11 @@ impl<'de> DeserializeSeed<'de> for AddressesSeed<'_, 'de> {
     }
 }
 
-impl<'de> Visitor<'de> for AddressesSeed<'_, 'de> {
+impl<'de, T: SeqBody<'de>> Visitor<'de> for NullOrSeq<T> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of addresses or null")
+        f.write_str(T::EXPECTING)
     }
 
     fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
@@ -343,6 +353,17 @@ impl<'de> Visitor<'de> for AddressesSeed<'_, 'de> {
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_seq(self)
     }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        self.0.visit_seq(seq)
+    }
+}
+
+/// `Addresses`: each record converted and inserted as it is read.
+struct AddressesSeed<'a, 'de>(&'a mut Loader<'de>);
+
+impl<'de> SeqBody<'de> for AddressesSeed<'_, 'de> {
+    const EXPECTING: &'static str = "an array of addresses or null";
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let l = self.0;
@@ -360,32 +381,8 @@ impl<'de> Visitor<'de> for AddressesSeed<'_, 'de> {
 /// `NewBuckets` (false) or `TriedBuckets` (true): an array of buckets.
 struct TableSeed<'a, 'de>(&'a mut Loader<'de>, bool);
 
-impl<'de> DeserializeSeed<'de> for TableSeed<'_, 'de> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_option(self)
-    }
-}
-
-impl<'de> Visitor<'de> for TableSeed<'_, 'de> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of buckets or null")
-    }
-
-    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
+impl<'de> SeqBody<'de> for TableSeed<'_, 'de> {
+    const EXPECTING: &'static str = "an array of buckets or null";
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let TableSeed(l, tried) = self;
@@ -396,7 +393,7 @@ impl<'de> Visitor<'de> for TableSeed<'_, 'de> {
         };
         let mut b = 0;
         while seq
-            .next_element_seed(BucketSeed(&mut *l, tried, b))?
+            .next_element_seed(NullOrSeq(BucketSeed(&mut *l, tried, b)))?
             .is_some()
         {
             b += 1;
@@ -418,32 +415,8 @@ impl<'de> Visitor<'de> for TableSeed<'_, 'de> {
 /// One bucket: an array of `host:port` or null.
 struct BucketSeed<'a, 'de>(&'a mut Loader<'de>, bool, usize);
 
-impl<'de> DeserializeSeed<'de> for BucketSeed<'_, 'de> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_option(self)
-    }
-}
-
-impl<'de> Visitor<'de> for BucketSeed<'_, 'de> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of host:port strings or null")
-    }
-
-    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
+impl<'de> SeqBody<'de> for BucketSeed<'_, 'de> {
+    const EXPECTING: &'static str = "an array of host:port strings or null";
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let BucketSeed(l, tried, b) = self;

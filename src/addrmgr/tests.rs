@@ -213,13 +213,9 @@ fn add_address_rules() {
     assert!(b.find(&mapped).is_some());
 }
 
-#[test]
-fn every_bip155_kind_is_a_key() {
-    let mut b = book(6);
-    let now = at(T0);
-    let src = v4(1, 1, 1, 1);
-    let addrs = [
-        v4(12, 1, 2, 3),
+/// One address of each kind other than IPv4: IPv6, Tor v2, Tor v3, I2P (port 0), CJDNS.
+fn other_kinds() -> [NetAddress; 5] {
+    [
         na("2602:100::1", 8333),
         NetAddress {
             addr: AddrV2::TorV2([3; 10]),
@@ -238,7 +234,16 @@ fn every_bip155_kind_is_a_key() {
             addr: AddrV2::Cjdns("fc00::6".parse().expect("v6")),
             ..v4(0, 0, 0, 0)
         },
-    ];
+    ]
+}
+
+#[test]
+fn every_bip155_kind_is_a_key() {
+    let mut b = book(6);
+    let now = at(T0);
+    let src = v4(1, 1, 1, 1);
+    let [v6, tor_v2, tor_v3, i2p, cjdns] = other_kinds();
+    let addrs = [v4(12, 1, 2, 3), v6, tor_v2, tor_v3, i2p, cjdns];
     for a in &addrs {
         b.add_address(a, &src, now);
     }
@@ -483,26 +488,7 @@ fn mixed_book(seed: u64) -> AddrBook {
         let [_, _, c, d] = i.to_be_bytes();
         b.add_address(&v4(20 + c, d, 1, 1), &v4(d, 9, 9, 9), now);
     }
-    let kinds = [
-        na("2602:100::1", 8333),
-        NetAddress {
-            addr: AddrV2::TorV2([3; 10]),
-            ..v4(0, 0, 0, 0)
-        },
-        NetAddress {
-            addr: AddrV2::TorV3([4; 32]),
-            ..v4(0, 0, 0, 0)
-        },
-        NetAddress {
-            addr: AddrV2::I2p([5; 32]),
-            port: 0,
-            ..v4(0, 0, 0, 0)
-        },
-        NetAddress {
-            addr: AddrV2::Cjdns("fc00::6".parse().expect("v6")),
-            ..v4(0, 0, 0, 0)
-        },
-    ];
+    let kinds = other_kinds();
     for a in &kinds {
         b.add_address(a, &v4(1, 1, 1, 1), now);
     }

@@ -9,14 +9,17 @@ use super::sync_handler::SyncMsg;
 use super::sync_manager::{Action, PeerId, PeerInfo};
 use crate::peer::{MessageListeners, Peer};
 use crate::wire::{
-    InvType, InvVect, Message, MsgGetBlocks, MsgGetData, MsgGetHeaders, MsgHeaders, MsgInv,
+    Hash, InvType, InvVect, Message, MsgGetBlocks, MsgGetData, MsgGetHeaders, MsgHeaders, MsgInv,
     MsgNotFound, PROTOCOL_VERSION, ServiceFlag,
 };
 use crossbeam_channel::Sender;
 
-/// Whether an inventory vector names a block (with or without witness).
-fn is_block(iv: &InvVect) -> bool {
-    iv.inv_type == InvType::BLOCK || iv.inv_type == InvType::WITNESS_BLOCK
+/// The hashes of the inventory vectors that name a block (with or without witness).
+fn block_hashes(list: &[InvVect]) -> Vec<Hash> {
+    list.iter()
+        .filter(|iv| iv.inv_type == InvType::BLOCK || iv.inv_type == InvType::WITNESS_BLOCK)
+        .map(|iv| iv.hash)
+        .collect()
 }
 
 /// The [`SyncMsg`] for a received message, if the sync manager cares about it.
@@ -27,12 +30,7 @@ pub fn sync_msg_from_wire(peer: PeerId, msg: &Message) -> Option<SyncMsg> {
             headers: m.headers.clone(),
         }),
         Message::Inv(m) => {
-            let hashes: Vec<_> = m
-                .inv_list
-                .iter()
-                .filter(|iv| is_block(iv))
-                .map(|iv| iv.hash)
-                .collect();
+            let hashes = block_hashes(&m.inv_list);
             (!hashes.is_empty()).then_some(SyncMsg::InvBlocks { peer, hashes })
         }
         Message::GetHeaders(m) => Some(SyncMsg::GetHeaders {
@@ -46,12 +44,7 @@ pub fn sync_msg_from_wire(peer: PeerId, msg: &Message) -> Option<SyncMsg> {
             stop: m.hash_stop,
         }),
         Message::GetData(m) => {
-            let hashes: Vec<_> = m
-                .inv_list
-                .iter()
-                .filter(|iv| is_block(iv))
-                .map(|iv| iv.hash)
-                .collect();
+            let hashes = block_hashes(&m.inv_list);
             (!hashes.is_empty()).then_some(SyncMsg::GetDataBlocks { peer, hashes })
         }
         Message::SendHeaders => Some(SyncMsg::SendHeaders { peer }),

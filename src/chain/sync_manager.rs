@@ -372,6 +372,12 @@ impl SyncManager {
         actions
     }
 
+    /// Whether getheaders/getblocks go unanswered: during initial sync, unless
+    /// [`SyncConfig::serve_during_initial_sync`].
+    fn withholds(&self, chain: &Chain, adjusted_time: SystemTime) -> bool {
+        !self.config.serve_during_initial_sync && chain.is_initial_sync(adjusted_time)
+    }
+
     /// The peer sent `getheaders` (btcd `OnGetHeaders`): up to 2,000 headers after the
     /// locator's fork point.
     pub fn on_getheaders(
@@ -382,7 +388,7 @@ impl SyncManager {
         stop: &Hash,
         adjusted_time: SystemTime,
     ) -> Vec<Action> {
-        if !self.config.serve_during_initial_sync && chain.is_initial_sync(adjusted_time) {
+        if self.withholds(chain, adjusted_time) {
             return Vec::new();
         }
         let headers = chain.headers_after(locator, stop, MAX_BLOCK_HEADERS_PER_MSG);
@@ -402,7 +408,7 @@ impl SyncManager {
         stop: &Hash,
         adjusted_time: SystemTime,
     ) -> Vec<Action> {
-        if !self.config.serve_during_initial_sync && chain.is_initial_sync(adjusted_time) {
+        if self.withholds(chain, adjusted_time) {
             return Vec::new();
         }
         let hashes = chain.hashes_after(locator, stop, MAX_BLOCKS_PER_MSG);

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::config::{ConfigError, default_datadir, net_dir, normalize_address};
+use crate::config::{ConfigError, default_datadir, net_dir, network_flags, normalize_address};
 use crate::params::Network;
 use crate::rpc::{Error, basic_auth_header, call, read_cookie};
 
@@ -73,17 +73,7 @@ pub fn parse_ctl_args(args: &[String]) -> Result<Option<CtlArgs>, ConfigError> {
     if m.opt_present("help") {
         return Ok(None);
     }
-    let nets: Vec<Network> = [
-        ("testnet", Network::Testnet3),
-        ("testnet4", Network::Testnet4),
-        ("signet", Network::Signet),
-        ("regtest", Network::Regtest),
-        ("simnet", Network::Simnet),
-    ]
-    .into_iter()
-    .filter(|(f, _)| m.opt_present(f))
-    .map(|(_, n)| n)
-    .collect();
+    let nets = network_flags(&m);
     if nets.len() > 1 {
         return Err(ConfigError("only one network flag may be given".into()));
     }

@@ -214,34 +214,24 @@ fn reply(id: Value, result: Result<Value, RpcError>) -> Value {
     }
 }
 
+/// The reply to a malformed request: HTTP 500 with `RPC_INVALID_REQUEST` and `message`.
+fn invalid_request(id: Value, message: &str) -> (u16, Value) {
+    (
+        500,
+        reply(id, Err(RpcError::new(RPC_INVALID_REQUEST, message))),
+    )
+}
+
 fn call(node: &dyn NodeControl, req: &Value) -> (u16, Value) {
     let id = req.get("id").cloned().unwrap_or(Value::Null);
     let Some(method) = req.get("method").and_then(Value::as_str) else {
-        return (
-            500,
-            reply(
-                id,
-                Err(RpcError::new(
-                    RPC_INVALID_REQUEST,
-                    "Method must be a string",
-                )),
-            ),
-        );
+        return invalid_request(id, "Method must be a string");
     };
     let params = match req.get("params") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(a)) => a.clone(),
         Some(_) => {
-            return (
-                500,
-                reply(
-                    id,
-                    Err(RpcError::new(
-                        RPC_INVALID_REQUEST,
-                        "Params must be an array",
-                    )),
-                ),
-            );
+            return invalid_request(id, "Params must be an array");
         }
     };
     log::debug!("rpc call {method} {}", Value::Array(params.clone()));

@@ -100,6 +100,22 @@ impl<'a> Reader<'a> {
         Ok(Hash(self.read_array::<HASH_SIZE>(field)?))
     }
 
+    /// Reads a count of hashes (checked against `max` and the bytes left, see
+    /// [`Reader::read_count_of`]) and that many hashes; `item` names one hash in errors.
+    pub fn read_hashes(
+        &mut self,
+        what: &'static str,
+        max: u64,
+        item: &'static str,
+    ) -> Result<Vec<Hash>, Error> {
+        let count = self.read_count_of(what, max, HASH_SIZE)?;
+        let mut hashes = Vec::with_capacity(count);
+        for _ in 0..count {
+            hashes.push(self.read_hash(item)?);
+        }
+        Ok(hashes)
+    }
+
     /// Reads a variable-length integer, rejecting non-canonical encodings as btcd does.
     pub fn read_varint(&mut self, field: &'static str) -> Result<u64, Error> {
         let (value, len, min) = match self.read_u8(field)? {
@@ -216,6 +232,14 @@ pub fn write_varint(w: &mut Vec<u8>, n: u64) {
     }
 }
 
+/// Appends a varint count followed by the hashes in wire order.
+pub fn write_hashes(w: &mut Vec<u8>, hashes: &[Hash]) {
+    write_varint(w, hashes.len() as u64);
+    for h in hashes {
+        w.extend_from_slice(&h.0);
+    }
+}
+
 /// Appends a varint length followed by the bytes.
 pub fn write_var_bytes(w: &mut Vec<u8>, b: &[u8]) {
     write_varint(w, b.len() as u64);
@@ -276,6 +300,30 @@ mod tests {
             Err(Error::UnexpectedEof {
                 needed: 4,
                 remaining: 2,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn hash_lists_round_trip_and_check_their_count() {
+        let hashes = [Hash([1; 32]), Hash([2; 32])];
+        let mut w = Vec::new();
+        write_hashes(&mut w, &hashes);
+        assert_eq!(w.len(), 1 + 64);
+        let mut r = Reader::new(&w);
+        assert_eq!(r.read_hashes("hashes", 2, "hash"), Ok(hashes.to_vec()));
+        assert_eq!(r.remaining(), 0);
+        assert!(matches!(
+            Reader::new(&w).read_hashes("hashes", 1, "hash"),
+            Err(Error::CountTooLarge { count: 2, .. })
+        ));
+        // A count the bytes left cannot hold fails before anything is allocated.
+        assert!(matches!(
+            Reader::new(&w[..64]).read_hashes("hashes", 2, "hash"),
+            Err(Error::UnexpectedEof {
+                needed: 64,
+                remaining: 63,
                 ..
             })
         ));

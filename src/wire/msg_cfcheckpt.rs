@@ -1,7 +1,7 @@
 //! The BIP157 `getcfcheckpt` and `cfcheckpt` messages. btcd counterpart:
 //! `wire/msggetcfcheckpt.go`, `wire/msgcfcheckpt.go`.
 
-use super::codec::{Reader, write_varint};
+use super::codec::{Reader, write_hashes};
 use super::error::Error;
 use super::hash::Hash;
 use super::message::{MAX_MESSAGE_PAYLOAD, Payload};
@@ -59,11 +59,11 @@ impl Payload for MsgCFCheckpt {
     fn decode(r: &mut Reader<'_>, _pver: u32) -> Result<MsgCFCheckpt, Error> {
         let filter_type = r.read_u8("filter type")?;
         let stop_hash = r.read_hash("stop hash")?;
-        let count = r.read_count_of("filter headers", MAX_CF_CHECKPTS_PER_MSG as u64, 32)?;
-        let mut filter_headers = Vec::with_capacity(count);
-        for _ in 0..count {
-            filter_headers.push(r.read_hash("filter header")?);
-        }
+        let filter_headers = r.read_hashes(
+            "filter headers",
+            MAX_CF_CHECKPTS_PER_MSG as u64,
+            "filter header",
+        )?;
         Ok(MsgCFCheckpt {
             filter_type,
             stop_hash,
@@ -74,10 +74,7 @@ impl Payload for MsgCFCheckpt {
     fn encode(&self, w: &mut Vec<u8>, _pver: u32) {
         w.push(self.filter_type);
         w.extend_from_slice(&self.stop_hash.0);
-        write_varint(w, self.filter_headers.len() as u64);
-        for h in &self.filter_headers {
-            w.extend_from_slice(&h.0);
-        }
+        write_hashes(w, &self.filter_headers);
     }
 
     fn max_payload_length(_pver: u32) -> usize {

@@ -1,7 +1,7 @@
 //! The `getblocks` and `getheaders` messages: a block locator and a stop hash. btcd
 //! counterpart: `wire/msggetblocks.go`, `wire/msggetheaders.go`.
 
-use super::codec::{Reader, write_varint};
+use super::codec::{Reader, write_hashes};
 use super::error::Error;
 use super::hash::Hash;
 use super::message::{MAX_VAR_INT_PAYLOAD, Payload};
@@ -28,15 +28,11 @@ macro_rules! locator_message {
 
             fn decode(r: &mut Reader<'_>, _pver: u32) -> Result<$name, Error> {
                 let protocol_version = r.read_u32_le("locator protocol version")?;
-                let count = r.read_count_of(
+                let block_locator_hashes = r.read_hashes(
                     "block locator hashes",
                     MAX_BLOCK_LOCATORS_PER_MSG as u64,
-                    32,
+                    "block locator hash",
                 )?;
-                let mut block_locator_hashes = Vec::with_capacity(count);
-                for _ in 0..count {
-                    block_locator_hashes.push(r.read_hash("block locator hash")?);
-                }
                 let hash_stop = r.read_hash("hash stop")?;
                 Ok($name {
                     protocol_version,
@@ -47,10 +43,7 @@ macro_rules! locator_message {
 
             fn encode(&self, w: &mut Vec<u8>, _pver: u32) {
                 w.extend_from_slice(&self.protocol_version.to_le_bytes());
-                write_varint(w, self.block_locator_hashes.len() as u64);
-                for h in &self.block_locator_hashes {
-                    w.extend_from_slice(&h.0);
-                }
+                write_hashes(w, &self.block_locator_hashes);
                 w.extend_from_slice(&self.hash_stop.0);
             }
 

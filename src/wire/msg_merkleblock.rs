@@ -2,7 +2,7 @@
 //! counterpart: `wire/msgmerkleblock.go`.
 
 use super::block_header::{BLOCK_HEADER_LEN, BlockHeader};
-use super::codec::{Reader, write_var_bytes, write_varint};
+use super::codec::{Reader, write_hashes, write_var_bytes};
 use super::error::Error;
 use super::hash::Hash;
 use super::message::{MAX_BLOCK_PAYLOAD, Payload, require_version};
@@ -41,11 +41,11 @@ impl Payload for MsgMerkleBlock {
         require_version(Self::COMMAND, pver, BIP0037_VERSION)?;
         let header = BlockHeader::from_bytes(&r.read_array("merkleblock header")?);
         let transactions = r.read_u32_le("merkleblock transaction count")?;
-        let count = r.read_count_of("merkleblock hashes", MAX_TX_PER_BLOCK as u64, 32)?;
-        let mut hashes = Vec::with_capacity(count);
-        for _ in 0..count {
-            hashes.push(r.read_hash("merkleblock hash")?);
-        }
+        let hashes = r.read_hashes(
+            "merkleblock hashes",
+            MAX_TX_PER_BLOCK as u64,
+            "merkleblock hash",
+        )?;
         let flags = r
             .read_var_bytes("merkleblock flag bytes", MAX_FLAGS_PER_MERKLE_BLOCK as u64)?
             .to_vec();
@@ -60,10 +60,7 @@ impl Payload for MsgMerkleBlock {
     fn encode(&self, w: &mut Vec<u8>, _pver: u32) {
         w.extend_from_slice(&self.header.to_bytes());
         w.extend_from_slice(&self.transactions.to_le_bytes());
-        write_varint(w, self.hashes.len() as u64);
-        for h in &self.hashes {
-            w.extend_from_slice(&h.0);
-        }
+        write_hashes(w, &self.hashes);
         write_var_bytes(w, &self.flags);
     }
 

@@ -141,35 +141,40 @@ impl Payload for MsgVersion {
         };
         // Every field after addr_you is optional: each is read only if bytes remain, as btcd
         // does for peers older than the field.
-        if r.remaining() == 0 {
-            return Ok(m);
+        type ReadField = fn(&mut Reader<'_>, &mut MsgVersion, u32) -> Result<(), Error>;
+        let optional: [ReadField; VERSION_OPTIONAL_FIELDS as usize] = [
+            |r, m, pver| {
+                m.addr_me = read_net_address(r, pver, false)?;
+                Ok(())
+            },
+            |r, m, _| {
+                m.nonce = r.read_u64_le("version nonce")?;
+                Ok(())
+            },
+            |r, m, _| {
+                (m.user_agent, m.user_agent_raw) =
+                    r.read_var_text("user agent bytes", MAX_USER_AGENT_LEN as u64)?;
+                Ok(())
+            },
+            |r, m, _| {
+                m.last_block = r.read_i32_le("version last block")?;
+                Ok(())
+            },
+            // btcd reads the relay flag whenever a byte remains, whatever the version.
+            |r, m, _| {
+                let relay = r.read_u8("version relay flag")?;
+                m.disable_relay_tx = relay == 0;
+                m.relay_byte = (relay > 1).then_some(relay);
+                Ok(())
+            },
+        ];
+        for (read, n) in optional.into_iter().zip(1..) {
+            if r.remaining() == 0 {
+                break;
+            }
+            read(r, &mut m, pver)?;
+            m.optional_fields = n;
         }
-        m.addr_me = read_net_address(r, pver, false)?;
-        m.optional_fields = 1;
-        if r.remaining() == 0 {
-            return Ok(m);
-        }
-        m.nonce = r.read_u64_le("version nonce")?;
-        m.optional_fields = 2;
-        if r.remaining() == 0 {
-            return Ok(m);
-        }
-        (m.user_agent, m.user_agent_raw) =
-            r.read_var_text("user agent bytes", MAX_USER_AGENT_LEN as u64)?;
-        m.optional_fields = 3;
-        if r.remaining() == 0 {
-            return Ok(m);
-        }
-        m.last_block = r.read_i32_le("version last block")?;
-        m.optional_fields = 4;
-        if r.remaining() == 0 {
-            return Ok(m);
-        }
-        // btcd reads the relay flag whenever a byte remains, whatever the version.
-        let relay = r.read_u8("version relay flag")?;
-        m.disable_relay_tx = relay == 0;
-        m.relay_byte = (relay > 1).then_some(relay);
-        m.optional_fields = 5;
         Ok(m)
     }
 

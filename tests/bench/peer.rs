@@ -24,6 +24,8 @@ use parking_lot::Mutex;
 const NET: Network = Network::Regtest;
 const REMOTE_ENV: &str = "BTCNODE_BENCH_PEER_REMOTE";
 const FLOOR_ENV: &str = "BTCNODE_BENCH_PEER_FLOOR";
+/// Set to `idle` to run only the idle-peer memory and CPU part (keeps runs short).
+const ONLY_ENV: &str = "BTCNODE_BENCH_PEER_ONLY";
 
 /// Runs the section (or, in a child process, the remote or floor helper).
 pub fn run() {
@@ -36,6 +38,9 @@ pub fn run() {
         std::process::exit(0);
     }
     idle_peers();
+    if std::env::var(ONLY_ENV).is_ok_and(|v| v == "idle") {
+        return;
+    }
     handshakes();
     ping_rtt();
     send_pipeline();

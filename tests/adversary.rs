@@ -1,12 +1,14 @@
-//! The adversarial peer suite: one real `btcnode` process on loopback regtest, two honest
-//! peers that stay connected (one inbound pinging every 200 ms, one the node's only
-//! `--connect` outbound, so it dials nothing else), and a sequence of named attacks, each
-//! from its own loopback host and /24 (127.0.K.x, bound with `socket2`). After each attack:
-//! the node answers RPC, neither honest peer was dropped, the honest ping p99 stayed under
-//! a second, the offenders were disconnected or banned as btcd would, and the node's kernel
-//! threads and descriptors return to their baseline with resident memory bounded. The
-//! attacks run in one test because they share the node and the honest peers; the table it
-//! prints is the suite's outcome (`cargo test --release adversarial -- --nocapture`).
+//! The adversarial peer suite: one named test per attack, each against its own real
+//! `btcnode` process on loopback regtest with two honest peers that stay connected (one
+//! inbound pinging every 200 ms, one the node's only `--connect` outbound, so it dials
+//! nothing else). Each attack comes from its own loopback host and /24 (127.0.K.x, bound
+//! with `socket2`). After it: the node answers RPC, neither honest peer was dropped, the
+//! honest ping p99 stayed under a second, the offenders were disconnected or banned as btcd
+//! would, the node's kernel threads and descriptors return to their baseline with resident
+//! memory bounded, and the node dialed nothing but its anchor; then the node is stopped and
+//! reaped. The tests hold one lock so they run one at a time (timings and the process-wide
+//! checks stay meaningful); each prints its row of the suite's table
+//! (`cargo test --release adversary -- --nocapture --test-threads=1`).
 
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -39,22 +41,41 @@ const RSS_BOUND_KB: u64 = 64 * 1024;
 /// How long threads and descriptors get to return to their baseline.
 const SETTLE: Duration = Duration::from_secs(15);
 
-/// One attack: runs against the shared node and calls [`Ctx::check`].
-type Attack = fn(&mut Ctx);
+/// Serializes the attack tests: one node and one attack at a time on the 2-core machine.
+/// parking_lot's mutex does not poison, so one failed attack does not fail the others.
+static SERIAL: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
 
-/// The shared state of the run.
+/// The table's header, printed before each attack's row.
+const TABLE_HEADER: &str = "| attack | outcome | took | honest pings / p50 / p99 | node threads peak -> after | fds peak -> after | rss after |\n|---|---|---|---|---|---|---|";
+
+/// One attack's node, honest peers and baselines. Dropping it (also on a failed assertion)
+/// closes the honest peers and kills and reaps the node; [`Ctx::finish`] is the checked
+/// teardown of a passing attack.
 struct Ctx {
     node: Node,
     addr: SocketAddr,
-    honest: HonestPeer,
-    anchor: HonestPeer,
+    honest: Option<HonestPeer>,
+    anchor: Option<HonestPeer>,
     base_threads: usize,
     base_fds: usize,
-    rows: Vec<String>,
     rng: StdRng,
     sampler: PeakSampler,
     /// The node's outbound peer as getpeerinfo shows it (`127.0.0.1:<anchor port>`).
     anchor_prefix: String,
+    /// Held for the whole attack; declared last so it is released after the node is reaped.
+    _serial: parking_lot::MutexGuard<'static, ()>,
+}
+
+impl Drop for Ctx {
+    fn drop(&mut self) {
+        if let Some(h) = self.honest.take() {
+            h.close();
+        }
+        if let Some(a) = self.anchor.take() {
+            a.close();
+        }
+        // The node itself is killed and reaped by `Node`'s own Drop (a no-op after `finish`).
+    }
 }
 
 /// Close times for the table: "1.2ms, 40.1ms" ("open" for one never closed).
@@ -71,6 +92,80 @@ fn host(net: u8, host: u8) -> Ipv4Addr {
 }
 
 impl Ctx {
+    /// Takes the lock, starts a node with an outbound anchor and an inbound honest peer,
+    /// and records the baselines. `seed` seeds the attack's RNG.
+    fn setup(name: &str, seed: u64) -> Ctx {
+        let serial = SERIAL.lock();
+        let anchor_l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let anchor_addr = anchor_l.local_addr().expect("addr");
+        let node = Node::start(
+            &format!("adversary-{name}"),
+            &[
+                format!("--connect={anchor_addr}"),
+                format!("--peertimeout={}", PEER_TIMEOUT.as_secs()),
+                "--debuglevel=info".to_string(),
+            ],
+        );
+        let addr: SocketAddr = ([127, 0, 0, 1], node.port).into();
+        anchor_l.set_nonblocking(false).expect("blocking listener");
+        let anchor = HonestPeer::accept(&anchor_l, Duration::from_millis(500)).expect("anchor");
+        let honest = HonestPeer::dial(Ipv4Addr::LOCALHOST, addr, Duration::from_millis(200))
+            .expect("honest peer");
+        assert!(wait_until(Duration::from_secs(10), || node
+            .call("getconnectioncount", &[])
+            == json!(2)));
+        std::thread::sleep(Duration::from_secs(1));
+        let pid = node.pid();
+        let ctx = Ctx {
+            base_threads: proc_threads(pid),
+            base_fds: proc_fds(pid),
+            node,
+            addr,
+            honest: Some(honest),
+            anchor: Some(anchor),
+            sampler: PeakSampler::start(pid),
+            anchor_prefix: anchor_addr.to_string(),
+            rng: StdRng::seed_from_u64(seed),
+            _serial: serial,
+        };
+        eprintln!(
+            "attack {name}: baseline {} threads, {} fds, {} kB rss",
+            ctx.base_threads,
+            ctx.base_fds,
+            proc_status_kb(pid, "VmRSS")
+        );
+        ctx
+    }
+
+    fn honest(&self) -> &HonestPeer {
+        self.honest
+            .as_ref()
+            .expect("honest peer is open until teardown")
+    }
+
+    fn anchor(&self) -> &HonestPeer {
+        self.anchor.as_ref().expect("anchor is open until teardown")
+    }
+
+    /// The checked teardown: the node dialed nothing but its anchor, and stops cleanly on
+    /// SIGTERM (reaped; `Node`'s Drop then has nothing left to kill).
+    fn finish(mut self) {
+        let log = self.node.log_text();
+        let stray: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("outbound") && !l.contains(&self.anchor_prefix))
+            .collect();
+        assert!(stray.is_empty(), "outbound beyond the anchor: {stray:?}");
+        if let Some(h) = self.honest.take() {
+            h.close();
+        }
+        if let Some(a) = self.anchor.take() {
+            a.close();
+        }
+        assert!(self.node.stop().success());
+        assert!(self.node.child.is_none(), "node not reaped");
+    }
+
     fn pid(&self) -> u32 {
         self.node.pid()
     }
@@ -109,7 +204,7 @@ impl Ctx {
             .unwrap_or_default()
     }
 
-    /// The checks after every attack; `started` is when it began. Adds a row to the table.
+    /// The checks after every attack; `started` is when it began. Prints its table row.
     fn check(&mut self, name: &str, started: Instant, outcome: &str) {
         // The window: the attack and the second after it (the node may still be working
         // through what the attacker wrote); then a second more for the last pongs.
@@ -123,9 +218,13 @@ impl Ctx {
         assert!(alive, "{name}: node exited; log:\n{}", self.node.log_text());
         let count = self.node.call("getconnectioncount", &[]);
         assert!(count.as_u64().is_some(), "{name}: {count}");
-        assert_eq!(self.honest.dropped(), None, "{name}: honest peer dropped");
-        assert_eq!(self.anchor.dropped(), None, "{name}: outbound peer dropped");
-        let me = self.honest.local_addr.to_string();
+        assert_eq!(self.honest().dropped(), None, "{name}: honest peer dropped");
+        assert_eq!(
+            self.anchor().dropped(),
+            None,
+            "{name}: outbound peer dropped"
+        );
+        let me = self.honest().local_addr.to_string();
         assert!(
             self.peers().iter().any(|p| p["addr"] == json!(me)),
             "{name}: honest peer missing from getpeerinfo"
@@ -134,7 +233,7 @@ impl Ctx {
             !self.banned().iter().any(|b| b.starts_with("127.0.0.")),
             "{name}: the honest host was banned"
         );
-        let st = self.honest.stats(started, ended + Duration::from_secs(1));
+        let st = self.honest().stats(started, ended + Duration::from_secs(1));
         assert!(
             st.p99 < P99_BOUND && st.lost == 0,
             "{name}: honest ping p99 {:?} (lost {} of {})",
@@ -183,10 +282,7 @@ impl Ctx {
             rss as f64 / 1024.0,
         );
         let _ = settle;
-        // Peaks of the next attack start from here.
-        let _ = self.sampler.take();
-        eprintln!("{row}");
-        self.rows.push(row);
+        eprintln!("{TABLE_HEADER}\n{row}");
     }
 }
 
@@ -683,106 +779,84 @@ fn attack_half_open(ctx: &mut Ctx) {
     );
 }
 
+/// Runs one attack against a fresh node: setup, the attack (which ends in [`Ctx::check`]),
+/// then the checked teardown. `seed` makes the attack's random bytes reproducible.
+fn run(name: &str, seed: u64, attack: fn(&mut Ctx)) {
+    let mut ctx = Ctx::setup(name, seed);
+    attack(&mut ctx);
+    ctx.finish();
+}
+
 #[test]
-fn adversarial_suite() {
-    let anchor_l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let anchor_addr = anchor_l.local_addr().expect("addr");
-    let node = Node::start(
-        "adversary",
-        &[
-            format!("--connect={anchor_addr}"),
-            format!("--peertimeout={}", PEER_TIMEOUT.as_secs()),
-            "--debuglevel=info".to_string(),
-        ],
+fn garbage_connections() {
+    run("garbage_connections", 0xad0e_5a41, attack_garbage);
+}
+
+#[test]
+fn silent_connections() {
+    run("silent_connections", 0xad0e_5a42, attack_silent);
+}
+
+#[test]
+fn slowloris() {
+    run("slowloris", 0xad0e_5a43, attack_slowloris);
+}
+
+#[test]
+fn oversized_payload_headers() {
+    run(
+        "oversized_payload_headers",
+        0xad0e_5a44,
+        attack_oversized_header,
     );
-    let addr: SocketAddr = ([127, 0, 0, 1], node.port).into();
-    anchor_l.set_nonblocking(false).expect("blocking listener");
-    let anchor = HonestPeer::accept(&anchor_l, Duration::from_millis(500)).expect("anchor");
-    let honest = HonestPeer::dial(Ipv4Addr::LOCALHOST, addr, Duration::from_millis(200))
-        .expect("honest peer");
-    assert!(wait_until(Duration::from_secs(10), || node
-        .call("getconnectioncount", &[])
-        == json!(2)));
-    std::thread::sleep(Duration::from_secs(1));
-    let pid = node.pid();
-    let mut ctx = Ctx {
-        base_threads: proc_threads(pid),
-        base_fds: proc_fds(pid),
-        node,
-        addr,
-        honest,
-        anchor,
-        rows: Vec::new(),
-        sampler: PeakSampler::start(pid),
-        anchor_prefix: anchor_addr.to_string(),
-        rng: StdRng::seed_from_u64(0xad0e_5a41),
-    };
-    eprintln!(
-        "baseline: {} threads, {} fds, {} kB rss",
-        ctx.base_threads,
-        ctx.base_fds,
-        proc_status_kb(pid, "VmRSS")
-    );
-    let suite_start = Instant::now();
-    let attacks: &[(&str, Attack)] = &[
-        ("garbage", attack_garbage),
-        ("silent", attack_silent),
-        ("slowloris", attack_slowloris),
-        ("oversized_header", attack_oversized_header),
-        ("inv_50001", attack_inv_50001),
-        ("addr_1001", attack_addr_1001),
-        ("ping_burst", attack_ping_burst),
-        ("addr_flood", attack_addr_flood),
-        ("unknown_commands", attack_unknown_commands),
-        ("getdata_flood", attack_getdata_flood),
-        ("repeated_getaddr", attack_repeated_getaddr),
-        ("version_twice", attack_version_twice),
-        ("churn", attack_churn),
-        ("half_open", attack_half_open),
-    ];
-    // ADVERSARY=name,name runs a subset.
-    let only = std::env::var("ADVERSARY").ok();
-    for (name, f) in attacks {
-        if only
-            .as_deref()
-            .is_some_and(|o| !o.split(',').any(|n| n == *name))
-        {
-            continue;
-        }
-        eprintln!("attack {name}");
-        f(&mut ctx);
-    }
-    let whole = ctx.honest.stats(suite_start, Instant::now());
-    eprintln!(
-        "\n| attack | outcome | took | honest pings / p50 / p99 | node threads peak -> after | fds peak -> after | rss after |\n|---|---|---|---|---|---|---|"
-    );
-    for r in &ctx.rows {
-        eprintln!("{r}");
-    }
-    eprintln!(
-        "whole suite: {:.0?}, honest peer {} pings, p50 {:.1?}, p99 {:.1?}, max {:.1?}, lost {}; node peak rss {} kB",
-        suite_start.elapsed(),
-        whole.sent,
-        whole.p50,
-        whole.p99,
-        whole.max,
-        whole.lost,
-        proc_status_kb(ctx.pid(), "VmHWM")
-    );
-    // The node dialed nothing but its anchor (the suite fed it addresses as data).
-    let log = ctx.node.log_text();
-    let stray: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains("outbound") && !l.contains(&ctx.anchor_prefix))
-        .collect();
-    assert!(stray.is_empty(), "outbound beyond the anchor: {stray:?}");
-    let Ctx {
-        mut node,
-        honest,
-        anchor,
-        ..
-    } = ctx;
-    honest.close();
-    anchor.close();
-    assert!(node.stop().success());
+}
+
+#[test]
+fn inv_50001() {
+    run("inv_50001", 0xad0e_5a45, attack_inv_50001);
+}
+
+#[test]
+fn addr_1001() {
+    run("addr_1001", 0xad0e_5a46, attack_addr_1001);
+}
+
+#[test]
+fn ping_burst() {
+    run("ping_burst", 0xad0e_5a47, attack_ping_burst);
+}
+
+#[test]
+fn addr_flood() {
+    run("addr_flood", 0xad0e_5a48, attack_addr_flood);
+}
+
+#[test]
+fn unknown_commands() {
+    run("unknown_commands", 0xad0e_5a49, attack_unknown_commands);
+}
+
+#[test]
+fn getdata_flood() {
+    run("getdata_flood", 0xad0e_5a4a, attack_getdata_flood);
+}
+
+#[test]
+fn repeated_getaddr() {
+    run("repeated_getaddr", 0xad0e_5a4b, attack_repeated_getaddr);
+}
+
+#[test]
+fn version_twice() {
+    run("version_twice", 0xad0e_5a4c, attack_version_twice);
+}
+
+#[test]
+fn churn() {
+    run("churn", 0xad0e_5a4d, attack_churn);
+}
+
+#[test]
+fn half_open_handshakes() {
+    run("half_open_handshakes", 0xad0e_5a4e, attack_half_open);
 }

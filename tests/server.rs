@@ -800,3 +800,127 @@ fn tiny_server_channel_survives_connect_flood() {
         own_thread_names()
     );
 }
+
+/// The `addr`/`addrv2` entries in `msgs`.
+fn addrs_in(msgs: &[Message]) -> Vec<NetAddress> {
+    msgs.iter()
+        .flat_map(|m| match m {
+            Message::Addr(a) => a.addr_list.clone(),
+            Message::AddrV2(a) => a.addr_list.clone(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+/// `getnetworkinfo`'s `localaddresses` as (address, port, score).
+fn local_addresses(node: &Node) -> Vec<(String, u64, u64)> {
+    let info = node.call("getnetworkinfo", &[]);
+    info["localaddresses"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no localaddresses: {info}"))
+        .iter()
+        .map(|a| {
+            (
+                a["address"].as_str().unwrap_or_default().to_string(),
+                a["port"].as_u64().unwrap_or(0),
+                a["score"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn own_address_advertised_after_handshake_and_not_repeated() {
+    // 11.22.33.44 is data only: the node dials nothing but the closed --connect port, and
+    // the test only ever connects to the node's loopback listener.
+    let closed = free_port();
+    let node = Node::start(
+        "advert",
+        &[
+            format!("--connect=127.0.0.1:{closed}"),
+            "--externalip=11.22.33.44".to_string(),
+        ],
+    );
+    let ours = AddrV2::Ipv4([11, 22, 33, 44].into());
+    // An --externalip without a port gets the port we listen on.
+    assert_eq!(
+        local_addresses(&node),
+        vec![("11.22.33.44".to_string(), u64::from(node.port), 4)]
+    );
+    let mut r = scripted_peer(&node);
+    // The first server tick (1 s) after the handshake sends it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    let advertised = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no advertisement; got {seen:?}; log:\n{}",
+            node.log_text()
+        );
+        match r.try_recv() {
+            Ok(m) => {
+                let got = addrs_in(std::slice::from_ref(&m));
+                if let Some(a) = got.iter().find(|a| a.addr == ours) {
+                    break *a;
+                }
+                seen.push(m);
+            }
+            Err(e) => panic!("no advertisement ({e}); got {seen:?}"),
+        }
+    };
+    assert_eq!(advertised.port, node.port, "{advertised:?}");
+    // Not again before the day is up: several ticks pass without a second one.
+    std::thread::sleep(Duration::from_secs(3));
+    let later = until_pong(&mut r, 7);
+    assert!(
+        !addrs_in(&later).iter().any(|a| a.addr == ours),
+        "advertised twice: {later:?}"
+    );
+    // Each connection gets its own first advertisement.
+    let mut r2 = scripted_peer(&node);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(std::time::Instant::now() < deadline, "second peer not told");
+        if let Ok(m) = r2.try_recv()
+            && addrs_in(std::slice::from_ref(&m))
+                .iter()
+                .any(|a| a.addr == ours && a.port == node.port)
+        {
+            break;
+        }
+    }
+}
+
+#[test]
+fn version_addr_you_teaches_our_external_address() {
+    let closed = free_port();
+    let node = Node::start("seenlocal", &[format!("--connect=127.0.0.1:{closed}")]);
+    // A peer seeing us at a loopback address teaches nothing.
+    let mut plain = scripted_peer(&node);
+    until_pong(&mut plain, 1);
+    assert_eq!(local_addresses(&node), vec![]);
+
+    // An inbound peer saying it sees us at 11.22.33.55 (data only, never dialed).
+    let s = TcpStream::connect(("127.0.0.1", node.port)).expect("connect to node");
+    let mut r = Remote::new(s);
+    let mut v = r.version(btcnode::wire::PROTOCOL_VERSION as i32, 0x5eed);
+    v.addr_you = NetAddress {
+        timestamp: 0,
+        services: ServiceFlag::NONE,
+        addr: AddrV2::Ipv4([11, 22, 33, 55].into()),
+        port: 50_000,
+    };
+    r.send(&Message::Version(v));
+    r.recv_until("version");
+    r.send(&Message::Verack);
+    r.recv_until("verack");
+    until_pong(&mut r, 2);
+    // Learned with our listen port (not the port the peer named) at the lowest score, as
+    // Core's SeenLocal / btcd's InterfacePrio.
+    assert!(
+        wait_until(Duration::from_secs(5), || local_addresses(&node)
+            == vec![("11.22.33.55".to_string(), u64::from(node.port), 0)]),
+        "{:?}",
+        local_addresses(&node)
+    );
+}

@@ -255,6 +255,12 @@ impl AddrManager {
         self.shared.local.lock().add(addr, priority)
     }
 
+    /// Our local addresses with their scores (Bitcoin Core's `mapLocalHost`, shown by
+    /// `getnetworkinfo`).
+    pub fn local_addresses(&self) -> Vec<(NetAddress, i32)> {
+        self.shared.local.lock().list()
+    }
+
     /// The local address to advertise to `remote` (btcd's `GetBestLocalAddress`).
     pub fn get_best_local_address(&self, remote: &NetAddress) -> NetAddress {
         self.shared.local.lock().best(remote, SystemTime::now())

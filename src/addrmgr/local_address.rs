@@ -164,6 +164,11 @@ impl LocalAddresses {
         self.addrs.is_empty()
     }
 
+    /// Every local address with its score, in the order they were added.
+    pub fn list(&self) -> Vec<(NetAddress, i32)> {
+        self.addrs.clone()
+    }
+
     /// The local address to advertise to `remote` (btcd's `GetBestLocalAddress`): best
     /// reachability, then best score, earliest added on ties. With none reachable, an
     /// unroutable placeholder (0.0.0.0, or :: for an IPv6-like remote) with port 0.

@@ -79,16 +79,20 @@ impl NodeControl for ServerControl {
     }
 
     fn network_info(&self) -> NetworkInfo {
-        let (inbound, outbound) = self
+        let (inbound, outbound, local) = self
             .query(|s| {
                 let inbound = s
                     .peers
                     .values()
                     .filter(|e| e.ready && e.peer.inbound())
                     .count();
-                (inbound, s.ready_count() - inbound)
+                (
+                    inbound,
+                    s.ready_count() - inbound,
+                    s.addrmgr.local_addresses(),
+                )
             })
-            .unwrap_or((0, 0));
+            .unwrap_or_default();
         let proxy = self.config.proxy.clone().unwrap_or_default();
         let onion = self
             .config
@@ -127,14 +131,13 @@ impl NodeControl for ServerControl {
             ],
             relayfee: 0.00001,
             incrementalfee: 0.00001,
-            localaddresses: self
-                .config
-                .external_ips
-                .iter()
-                .map(|ip| LocalAddress {
-                    address: ip.clone(),
-                    port: self.config.network.default_port(),
-                    score: 1,
+            // Every address we advertise: --externalip and those peers saw us at.
+            localaddresses: local
+                .into_iter()
+                .map(|(na, score)| LocalAddress {
+                    address: na.addr.to_string(),
+                    port: na.port,
+                    score: u32::try_from(score).unwrap_or(0),
                 })
                 .collect(),
             warnings: String::new(),

@@ -207,8 +207,13 @@ impl Server {
             // and the node runs with an empty book.
             log::warn!("address manager: {e}");
         }
+        // An --externalip without a port gets the port we listen on (Bitcoin Core's
+        // `GetListenPort`): that is where peers can reach us.
+        let external_port = listen_addrs
+            .first()
+            .map_or(config.network.default_port(), |a| a.port());
         for ip in &config.external_ips {
-            let host = crate::config::normalize_address(ip, config.network.default_port());
+            let host = crate::config::normalize_address(ip, external_port);
             match host.parse::<SocketAddr>() {
                 Ok(sa) => {
                     let na = NetAddress::from_socket_addr(sa, ServiceFlag(LOCAL_SERVICES));

@@ -402,8 +402,10 @@ impl MessageListeners for ServerPeer {
         );
         // Learn our external address from what the peer says it sees (Bitcoin Core's
         // `SeenLocal`), at the lowest priority so --externalip always wins. Only when we
-        // listen: the address is only worth advertising then.
+        // listen: the address is only worth advertising then. Only from inbound peers, as
+        // Core: they reached us at that address, while an outbound peer may see a proxy's.
         if let Some(port) = self.ctx.listen_port
+            && p.inbound()
             && crate::addrmgr::is_routable(&msg.addr_you.addr)
         {
             let mut ours = msg.addr_you;

@@ -299,6 +299,11 @@ fn connmgr_retries_through(proxy_addr: SocketAddr, proxy: Option<BadProxy>) {
             );
         }
     }
+    // Joined threads can linger in /proc/self/task for a moment: poll briefly.
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while ours(thread_names()).len() != before.len() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let after = ours(thread_names());
     let left: Vec<&String> = after
         .iter()

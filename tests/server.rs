@@ -787,11 +787,10 @@ fn tiny_server_channel_survives_connect_flood() {
         own_thread_names()
     );
     stopper.join().expect("stopper");
+    let no_server = |names: &[String]| !names.iter().any(|n| n == "server" || n == "reaper");
+    crate::peer_support::wait_until(Duration::from_secs(2), || no_server(&own_thread_names()));
     let names = own_thread_names();
-    assert!(
-        !names.iter().any(|n| n == "server" || n == "reaper"),
-        "{names:?}"
-    );
+    assert!(no_server(&names), "{names:?}");
     assert!(
         crate::peer_support::wait_until(Duration::from_secs(5), || {
             crate::peer_support::peer_thread_count() <= baseline_peers

@@ -15,3 +15,19 @@ pub fn shared_dir() -> PathBuf {
     }
     PathBuf::from("/work/shared")
 }
+
+/// Polls `count` for up to two seconds until it returns `want`, and returns the last value.
+///
+/// `JoinHandle::join` returns when the kernel clears the thread id, a moment before the task
+/// leaves `/proc/self/task`, so a thread that was just joined can still be counted briefly.
+#[allow(dead_code)]
+pub fn settled(mut count: impl FnMut() -> usize, want: usize) -> usize {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let n = count();
+        if n == want || std::time::Instant::now() >= deadline {
+            return n;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}

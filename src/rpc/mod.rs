@@ -238,6 +238,11 @@ mod tests {
             ]
         );
         server.stop();
+        // A joined thread can linger in /proc/self/task for a moment: poll briefly.
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while rpc_threads() != before && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         assert_eq!(rpc_threads(), before);
     }
 

@@ -24,51 +24,39 @@ pub trait Conn: Send + Sync + 'static {
     fn remote_addr(&self) -> Option<SocketAddr>;
 }
 
-impl Conn for TcpStream {
-    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut r = self;
-        Read::read(&mut r, buf)
-    }
-    fn write_all(&self, buf: &[u8]) -> io::Result<()> {
-        let mut w = self;
-        Write::write_all(&mut w, buf)
-    }
-    fn set_read_timeout(&self, d: Option<Duration>) -> io::Result<()> {
-        TcpStream::set_read_timeout(self, d)
-    }
-    fn set_write_timeout(&self, d: Option<Duration>) -> io::Result<()> {
-        TcpStream::set_write_timeout(self, d)
-    }
-    fn shutdown(&self) -> io::Result<()> {
-        TcpStream::shutdown(self, Shutdown::Both)
-    }
-    fn remote_addr(&self) -> Option<SocketAddr> {
-        self.peer_addr().ok()
-    }
+/// Implements [`Conn`] for a std socket type whose I/O methods take `&self`; `$remote` maps the
+/// socket to its remote address.
+macro_rules! impl_conn {
+    ($ty:ty, $remote:expr) => {
+        impl Conn for $ty {
+            fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+                let mut r = self;
+                Read::read(&mut r, buf)
+            }
+            fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+                let mut w = self;
+                Write::write_all(&mut w, buf)
+            }
+            fn set_read_timeout(&self, d: Option<Duration>) -> io::Result<()> {
+                <$ty>::set_read_timeout(self, d)
+            }
+            fn set_write_timeout(&self, d: Option<Duration>) -> io::Result<()> {
+                <$ty>::set_write_timeout(self, d)
+            }
+            fn shutdown(&self) -> io::Result<()> {
+                <$ty>::shutdown(self, Shutdown::Both)
+            }
+            fn remote_addr(&self) -> Option<SocketAddr> {
+                let remote: fn(&$ty) -> Option<SocketAddr> = $remote;
+                remote(self)
+            }
+        }
+    };
 }
 
-impl Conn for UnixStream {
-    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut r = self;
-        Read::read(&mut r, buf)
-    }
-    fn write_all(&self, buf: &[u8]) -> io::Result<()> {
-        let mut w = self;
-        Write::write_all(&mut w, buf)
-    }
-    fn set_read_timeout(&self, d: Option<Duration>) -> io::Result<()> {
-        UnixStream::set_read_timeout(self, d)
-    }
-    fn set_write_timeout(&self, d: Option<Duration>) -> io::Result<()> {
-        UnixStream::set_write_timeout(self, d)
-    }
-    fn shutdown(&self) -> io::Result<()> {
-        UnixStream::shutdown(self, Shutdown::Both)
-    }
-    fn remote_addr(&self) -> Option<SocketAddr> {
-        None
-    }
-}
+impl_conn!(TcpStream, |s| s.peer_addr().ok());
+// A Unix socket pair has no IP address (tests use it for scripted peers).
+impl_conn!(UnixStream, |_| None);
 
 /// `Read` over a shared connection, for the framer's `read_from`.
 pub(crate) struct ConnReader<'a>(pub &'a dyn Conn);

@@ -3,6 +3,7 @@
 //! same run.
 
 mod addrmgr;
+mod baseline;
 mod chain;
 mod peer;
 mod server;

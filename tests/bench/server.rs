@@ -1,12 +1,10 @@
 //! `server` section: what one JSON-RPC call (`btcnode ctl`'s path: connect, POST, basic auth,
 //! dispatch, reply, close) costs over a bare loopback connect that the server closes.
 
-use std::io::Read;
-use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::baseline::ClosingListener;
 use btcnode::config::IpNet;
 use btcnode::rpc::{
     self, AddNodeCommand, Auth, BannedInfo, DisconnectTarget, NetTotals, NetworkInfo, NodeAddress,
@@ -87,34 +85,7 @@ impl NodeControl for EmptyNode {
 pub fn run() {
     // Baseline: a loopback connection the server closes at once (as the RPC server does after
     // its reply, which keeps TIME_WAIT on the server's side).
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let target = l.local_addr().expect("addr");
-    let stop = Arc::new(AtomicBool::new(false));
-    let stop2 = Arc::clone(&stop);
-    let acceptor = btcnode::thread::spawn_named("b-accept".into(), 256 * 1024, move || {
-        for s in l.incoming() {
-            drop(s);
-            if stop2.load(Ordering::SeqCst) {
-                break; // the bench is done
-            }
-        }
-    })
-    .expect("spawn");
-    let until_eof = |mut s: TcpStream| {
-        let mut b = [0u8; 16];
-        while s.read(&mut b).is_ok_and(|n| n > 0) {}
-    };
-    for _ in 0..CALLS / 10 {
-        until_eof(TcpStream::connect(target).expect("warm-up"));
-    }
-    let start = Instant::now();
-    for _ in 0..CALLS {
-        until_eof(TcpStream::connect(target).expect("direct"));
-    }
-    let direct = start.elapsed() / CALLS;
-    stop.store(true, Ordering::SeqCst);
-    let _ = TcpStream::connect(target);
-    let _ = acceptor.join();
+    let direct = ClosingListener::start().time_direct_connects(CALLS);
     println!("loopback connect, server closes:   {direct:>10.2?} per connection (baseline)");
 
     let mut server = RpcServer::start(

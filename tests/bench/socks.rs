@@ -2,49 +2,23 @@
 //! costs over a direct loopback connect, and how fast replies parse.
 
 use std::hint::black_box;
-use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use btcnode::socks::proto::{Parsed, parse_reply};
 use btcnode::socks::{Proxy, Target};
+
+use crate::baseline::{ClosingListener, until_eof};
 
 const CONNECTS: u32 = 1000;
 const PARSES: u32 = 5_000_000;
 
 /// Runs the section.
 pub fn run() {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let target = l.local_addr().expect("addr");
-    // The server closes first and the client waits for that, so TIME_WAIT stays on the
-    // listener's side and client ports are not exhausted (gVisor slows down badly otherwise).
-    let stop = Arc::new(AtomicBool::new(false));
-    let stop2 = Arc::clone(&stop);
-    let acceptor = btcnode::thread::spawn_named("b-accept".into(), 256 * 1024, move || {
-        for s in l.incoming() {
-            drop(s);
-            if stop2.load(Ordering::SeqCst) {
-                break; // the bench is done
-            }
-        }
-    })
-    .expect("spawn");
-    let until_eof = |mut s: TcpStream| {
-        let mut b = [0u8; 16];
-        while s.read(&mut b).is_ok_and(|n| n > 0) {}
-    };
-
-    for _ in 0..CONNECTS / 10 {
-        until_eof(TcpStream::connect(target).expect("warm-up"));
-    }
-    let start = Instant::now();
-    for _ in 0..CONNECTS {
-        until_eof(TcpStream::connect(target).expect("direct"));
-    }
-    let direct = start.elapsed() / CONNECTS;
+    let listener = ClosingListener::start();
+    let target = listener.addr;
+    let direct = listener.time_direct_connects(CONNECTS);
     println!("direct loopback connect:           {direct:>10.2?} per connection");
 
     let port = {
@@ -78,9 +52,7 @@ pub fn run() {
         }
         Err(e) => println!("CONNECT through microsocks:        skipped ({e})"),
     }
-    stop.store(true, Ordering::SeqCst);
-    let _ = TcpStream::connect(target);
-    let _ = acceptor.join();
+    drop(listener);
 
     let mut v4 = [5u8, 0, 0, 1, 127, 0, 0, 1, 0x20, 0x8d];
     let start = Instant::now();

@@ -4,8 +4,8 @@
 //! and the process, the address manager and the chain keep running; once space returns,
 //! saving works again.
 
+use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use btcnode::addrmgr::{AddrManager, AddrManagerConfig, LoadOutcome};
@@ -14,8 +14,8 @@ use btcnode::params::Network;
 use btcnode::wire::{BlockHeader, Hash};
 use serde_json::json;
 
-use crate::fault_support::{Scratch, SmallFs, recent_headers, write_headers_dat};
-use crate::server_support::{Node, bin, free_port, valid_json_file, wait_until};
+use crate::fault_support::{Scratch, SmallFs, recent_headers, spawn_node, write_headers_dat};
+use crate::server_support::{Node, free_port, valid_json_file, wait_until};
 
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/peers.sample.json");
 
@@ -141,31 +141,12 @@ fn fault_disk_full_peers_json_save_fails_and_the_manager_keeps_running() {
 /// Starts the real node with its data directory on `datadir` and its log outside it.
 fn start_node(datadir: &Path, log: &Path, listener_port: u16) -> Node {
     let rpc_port = free_port();
-    let child = Command::new(bin())
-        .args([
-            "--regtest",
-            "--nodnsseed",
-            "--nolisten",
-            "--rpcuser=u",
-            "--rpcpass=p",
-            "--debuglevel=debug",
-        ])
-        .arg(format!("--datadir={}", datadir.display()))
-        .arg(format!("--rpclisten=127.0.0.1:{rpc_port}"))
-        .arg(format!("--connect=127.0.0.1:{listener_port}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).expect("log file"))
-        .spawn()
-        .expect("start btcnode");
-    let node = Node {
-        child: Some(child),
-        datadir: datadir.to_path_buf(),
-        port: 0,
+    let node = spawn_node(
+        datadir,
+        log,
         rpc_port,
-        log: log.to_path_buf(),
-        creds: Some(("u".into(), "p".into())),
-    };
+        SocketAddr::from(([127, 0, 0, 1], listener_port)),
+    );
     assert!(
         wait_until(Duration::from_secs(20), || node
             .try_call("uptime", &[])

@@ -28,8 +28,8 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::json;
 
-use crate::fault_support::{CHILD_ENV, Scratch, child_scenario, recent_headers};
-use crate::server_support::{Node, bin, free_port, wait_until};
+use crate::fault_support::{CHILD_ENV, Scratch, child_scenario, recent_headers, spawn_node};
+use crate::server_support::{Node, free_port, wait_until};
 
 /// How many times each test kills.
 const KILLS: usize = 50;
@@ -46,34 +46,6 @@ fn set_aside_files(dir: &Path) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn spawn_node(datadir: &Path, log: &Path, rpc_port: u16, connect: SocketAddr) -> Node {
-    let child = Command::new(bin())
-        .args([
-            "--regtest",
-            "--nodnsseed",
-            "--nolisten",
-            "--rpcuser=u",
-            "--rpcpass=p",
-            "--debuglevel=debug",
-        ])
-        .arg(format!("--datadir={}", datadir.display()))
-        .arg(format!("--rpclisten=127.0.0.1:{rpc_port}"))
-        .arg(format!("--connect={connect}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).expect("log file"))
-        .spawn()
-        .expect("start btcnode");
-    Node {
-        child: Some(child),
-        datadir: datadir.to_path_buf(),
-        port: 0,
-        rpc_port,
-        log: log.to_path_buf(),
-        creds: Some(("u".into(), "p".into())),
-    }
 }
 
 #[test]

@@ -149,3 +149,38 @@ pub fn write_headers_dat(datadir: &Path, headers: &[btcnode::wire::BlockHeader])
     let bytes: Vec<u8> = headers.iter().flat_map(|h| h.to_bytes()).collect();
     std::fs::write(net.join("headers.dat"), bytes).expect("write headers.dat");
 }
+
+/// Starts the real node on regtest with RPC user `u`/`p`, its data in `datadir`, its log in
+/// `log`, no listener, and `connect` as its only peer (so it never dials anything else).
+pub fn spawn_node(
+    datadir: &Path,
+    log: &Path,
+    rpc_port: u16,
+    connect: std::net::SocketAddr,
+) -> crate::server_support::Node {
+    let child = Command::new(crate::server_support::bin())
+        .args([
+            "--regtest",
+            "--nodnsseed",
+            "--nolisten",
+            "--rpcuser=u",
+            "--rpcpass=p",
+            "--debuglevel=debug",
+        ])
+        .arg(format!("--datadir={}", datadir.display()))
+        .arg(format!("--rpclisten=127.0.0.1:{rpc_port}"))
+        .arg(format!("--connect={connect}"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).expect("log file"))
+        .spawn()
+        .expect("start btcnode");
+    crate::server_support::Node {
+        child: Some(child),
+        datadir: datadir.to_path_buf(),
+        port: 0,
+        rpc_port,
+        log: log.to_path_buf(),
+        creds: Some(("u".into(), "p".into())),
+    }
+}

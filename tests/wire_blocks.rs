@@ -22,15 +22,7 @@ use rand::{RngExt, SeedableRng};
 /// Mainnet network magic as read little-endian from the wire.
 const MAINNET_MAGIC: u32 = 0xd9b4_bef9;
 
-/// The `shared/` folder: beside the repository, or the machine-wide copy.
-fn shared_dir() -> PathBuf {
-    let beside = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if beside.join("data").is_dir() {
-        beside
-    } else {
-        PathBuf::from("/work/shared")
-    }
-}
+use crate::support::shared_dir;
 
 /// The real blocks (`*.bin`) in shared/data.
 fn real_blocks() -> Vec<(PathBuf, Vec<u8>)> {

@@ -8,6 +8,8 @@ mod chain;
 mod peer;
 mod server;
 mod socks;
+#[path = "../support.rs"]
+mod support;
 mod wire;
 
 use std::process::ExitCode;

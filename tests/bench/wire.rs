@@ -18,15 +18,7 @@ use rand::{RngExt, SeedableRng};
 /// Mainnet network magic, as it appears on the wire (little-endian 0xd9b4bef9).
 const MAINNET_MAGIC: u32 = 0xd9b4_bef9;
 
-/// The `shared/` folder: beside the repository, or the machine-wide copy.
-fn shared_dir() -> PathBuf {
-    let beside = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if beside.join("data").is_dir() {
-        beside
-    } else {
-        PathBuf::from("/work/shared")
-    }
-}
+use crate::support::shared_dir;
 
 /// Runs `setup` then times `f` on its output, until `budget` is spent (at least `min`
 /// times); returns the median.

@@ -388,10 +388,7 @@ fn debug_state_shows_queue_depths_and_deadlines() {
     let (p, mut remote) = scripted(&cfg, true);
     remote.handshake(true);
     let idle = p.debug_state();
-    assert_eq!(
-        (idle.output_chan, idle.send_queue, idle.pending_inv),
-        (0, 0, 0)
-    );
+    assert_eq!((idle.send_queue, idle.pending_inv), (0, 0));
     assert!(idle.waits.is_empty(), "{idle:?}");
     for i in 0..5u8 {
         p.queue_inventory(InvVect::new(InvType::TX, hash(i)));
@@ -707,6 +704,43 @@ fn addr_messages_carry_at_most_1000_distinct() {
     assert_eq!(m.addr_list, vec![onion]);
     p.disconnect();
     p.wait_for_disconnect();
+}
+
+#[test]
+fn full_send_queue_disconnects_a_peer_that_stops_reading_and_callers_never_wait() {
+    let _g = SERIAL.lock();
+    let mut cfg = test_config();
+    cfg.max_pending_messages = 5;
+    // Long enough that the writer's timeout is not what ends the peer.
+    cfg.write_timeout = LONG;
+    let (p, mut remote) = scripted(&cfg, true);
+    remote.handshake(true);
+    // The remote stops reading: once the socket buffers are full the writer is stuck, and
+    // everything queued after waits in the outbox until the sixth message overflows it.
+    let mut dones = Vec::new();
+    for _ in 0..100 {
+        let (tx, rx) = bounded(1);
+        p.queue_message(
+            Message::Unknown {
+                command: "junk".into(),
+                payload: vec![0u8; 1_000_000],
+            },
+            Some(tx),
+        );
+        dones.push(rx);
+        if !p.connected() {
+            break;
+        }
+    }
+    assert_eq!(p.wait_for_disconnect(), DisconnectReason::SendQueueFull(5));
+    // Every message was written or dropped: each done channel fired or its sender is gone.
+    for rx in dones {
+        match rx.recv_timeout(LONG) {
+            Ok(()) | Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {}
+            Err(e) => panic!("a done channel was left waiting: {e}"),
+        }
+    }
+    drop(remote);
 }
 
 #[test]

@@ -325,7 +325,7 @@ fn three_node_net_counts_and_dump() {
             "{line}"
         );
         // Queue depths and what the peer waits for (stall deadlines, or none owed).
-        assert!(line.contains("| queues: output "), "{line}");
+        assert!(line.contains("| queues: send "), "{line}");
         assert!(line.contains(" send ") && line.contains(" inv "), "{line}");
         // Nothing is owed by these peers (or, once the chain syncs headers, a `headers`
         // deadline relative to now).

@@ -27,12 +27,6 @@ pub const READ_POLL_TIMEOUT: Duration = Duration::from_secs(5);
 /// write deadline; a peer that stops reading would pin its writer forever).
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Size of the channel into a peer's `pN-queue` (btcd's `outputBufferSize` is 50). The
-/// queue thread moves each item to its own pending list at once, so the channel only absorbs
-/// a burst while that thread waits for a CPU; a small buffer keeps an idle peer small (the
-/// buffer is allocated up front).
-pub const OUTPUT_BUFFER_SIZE: usize = 8;
-
 /// Reports the node's best block hash and height for `version` (btcd's `NewestBlock`).
 pub type NewestBlockFn = dyn Fn() -> Option<(Hash, i32)> + Send + Sync;
 

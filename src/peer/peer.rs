@@ -5,36 +5,43 @@
 //! |---|---|---|---|
 //! | `pN-neg` | goroutine in `start` | `negotiate_handler` | handshake done, failed or timed out |
 //! | `pN-in` | `inHandler` | `in_handler` | EOF, read error, idle timeout or disconnect |
-//! | `pN-queue` | `queueHandler` | `queue_handler` | quit, after draining |
-//! | `pN-out` | `outHandler` | `out_handler` | quit, after `pN-queue` is gone and the hand-off drained |
-//! | `pN-stall` | `stallHandler` | `stall_handler` | quit (`pN-in` and `pN-out` end on it too) |
+//! | `pN-queue` | `queueHandler` | `queue_handler` | quit; the outbox is then closed and drained |
+//! | `pN-out` | `outHandler` | `out_handler` | `pN-queue` is gone, after the last batch handed over |
+//! | `pN-stall` | `stallHandler` | `stall_handler` | quit |
 //! | `pN-ping` | `pingHandler` | `ping_handler` | quit |
 //!
 //! `pN-neg` starts the other five once the handshake is complete and hands its framer (with
 //! any bytes already read past `verack`) to `pN-in`. Disconnect is idempotent: it records
 //! the first [`DisconnectReason`], shuts the socket down (waking a blocked read or write)
-//! and drops the one quit sender every loop selects on. [`Peer::wait_for_disconnect`]
-//! joins every thread. Each thread body runs under `catch_unwind`: a panic (say, in a
-//! listener) disconnects that peer and nothing else.
+//! and drops the one quit sender that `pN-queue`, `pN-stall` and `pN-ping` wait on (`pN-in`
+//! checks the disconnect flag after each read). [`Peer::wait_for_disconnect`] joins every
+//! thread. Each thread body runs under `catch_unwind`: a panic (say, in a listener)
+//! disconnects that peer and nothing else.
+//!
+//! Memory of an idle peer: five parked threads (about 8 KiB of stack each; each thread gives
+//! back the stack pages it no longer uses when it ends, see
+//! [`release_unused_stack`](crate::thread::release_unused_stack)) plus about 2.5 KiB of heap:
+//! no read buffer between messages, an empty [`Outbox`] instead of buffered channels, and
+//! timers as select deadlines rather than timer channels.
 
 use std::net::TcpStream;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::{Receiver, Select, Sender, after, bounded, tick};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 use parking_lot::Mutex;
 
-use crate::thread::{spawn_peer_handshake_thread, spawn_peer_thread};
+use crate::thread::spawn_peer_thread;
 use crate::wire::{
     Framer, Hash, InvType, InvVect, MAX_BLOCK_LOCATORS_PER_MSG, Message, MsgAddr, MsgAddrV2,
     MsgGetBlocks, MsgGetHeaders, MsgInv, MsgPing, MsgPong, MsgReject, MsgVersion, NetAddress,
     ServiceFlag, encode_message,
 };
 
-use super::config::{Config, OUTPUT_BUFFER_SIZE};
+use super::config::Config;
 use super::conn::{Conn, ConnReader, is_timeout};
 use super::error::{DisconnectReason, Error};
 use super::lru::LruSet;
@@ -53,17 +60,43 @@ static NEXT_PEER_ID: AtomicU64 = AtomicU64::new(1);
 
 /// A message on its way out, with the channel to signal once it is written or dropped.
 struct OutMsg {
-    /// Boxed so the bounded channels (allocated up front) stay small per idle peer.
+    /// Boxed so a batch handed to `pN-out` moves pointers, not whole messages.
     msg: Box<Message>,
     done: Option<Sender<()>>,
 }
 
-/// What callers hand `pN-queue` through the one bounded output channel: a message, or
-/// inventory for the trickle (btcd's `outputQueue` and `outputInvChan`, merged so an idle
-/// peer holds one channel buffer, not two).
-enum QueueItem {
-    Msg(OutMsg),
-    Inv(InvVect),
+/// Everything waiting to go out: btcd's `outputQueue`, `outputInvChan`, `pendingMsgs` and
+/// `invSendQueue` in one place, behind one lock. Callers add to it from any thread and never
+/// wait for a buffer slot; `pN-queue` hands batches of messages to `pN-out` and runs the
+/// trickle. Empty, it holds no heap memory (btcd's two 50-slot channels would cost an idle
+/// peer about 1 KiB here).
+///
+/// Waking `pN-queue`: before it waits it records what it watches (the writer hand-off when
+/// messages wait, the trickle deadline when inventory waits). A caller that adds something it
+/// does not watch flips the flag and unparks it; other callers see the flag set and add
+/// without waking it. Callers never wait, neither for room nor for `pN-queue`.
+struct Outbox {
+    queue: SendQueue<OutMsg>,
+    trickle: InvTrickle<InvVect>,
+    /// `pN-queue` watches the hand-off to `pN-out` (or has not parked yet).
+    watching_send: bool,
+    /// `pN-queue` watches the trickle deadline (or has not parked yet).
+    watching_trickle: bool,
+    /// `pN-queue` has ended (or the peer is gone): nothing added is sent.
+    closed: bool,
+}
+
+impl Outbox {
+    fn new(max_pending_messages: usize) -> Outbox {
+        Outbox {
+            queue: SendQueue::new(max_pending_messages),
+            trickle: InvTrickle::new(),
+            // Until pN-queue first looks, there is nobody to wake.
+            watching_send: true,
+            watching_trickle: true,
+            closed: false,
+        }
+    }
 }
 
 /// Flags learned during the handshake (btcd's `flagsMtx` fields).
@@ -140,13 +173,11 @@ pub struct StatsSnap {
 }
 
 /// What a peer has queued and what it waits for, for state dumps ([`Peer::debug_state`]).
-/// Copied out under short locks; the depths come from counters `pN-queue` keeps current.
+/// Copied out under short locks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DebugState {
-    /// Items on the output channel not yet taken by `pN-queue` (plus any queued before it
-    /// started).
-    pub output_chan: usize,
-    /// Messages waiting in `pN-queue`'s send queue behind the batch with `pN-out`.
+    /// Messages waiting behind the batch with `pN-out` (including any queued before the
+    /// handshake finished).
     pub send_queue: usize,
     /// Inventory vectors waiting for the next trickle.
     pub pending_inv: usize,
@@ -184,20 +215,13 @@ struct Inner {
     /// Dropped (set to `None`) on disconnect: every `quit` receiver then wakes.
     quit_tx: Mutex<Option<Sender<()>>>,
     quit_rx: Receiver<()>,
-    output_tx: Sender<QueueItem>,
-    output_rx: Receiver<QueueItem>,
+    /// What waits to be sent; see [`Outbox`].
+    outbox: Mutex<Outbox>,
+    /// `pN-queue`, once it runs: unparked when the outbox gains what it does not watch, and
+    /// on disconnect.
+    queue_thread: OnceLock<std::thread::Thread>,
     /// Response deadlines, fed by `pN-in` and `pN-out` directly and checked by `pN-stall`.
     stall: Mutex<StallTracker>,
-    /// Depth of `pN-queue`'s send queue, stored by it after each step (for dumps only).
-    send_queue_len: AtomicUsize,
-    /// Depth of `pN-queue`'s inventory trickle, stored likewise.
-    pending_inv_len: AtomicUsize,
-    /// Set by `pN-queue` before its final drain; a sender that sees it drains by itself.
-    queue_done: AtomicBool,
-    /// Items queued before `pN-queue` runs (during the handshake, for example by an
-    /// `on_version` listener on `pN-neg`): kept here so the caller never blocks on a channel
-    /// nobody reads yet. `pN-queue` takes them first (setting `None`), which keeps the order.
-    early: Mutex<Option<Vec<QueueItem>>>,
     flags: Mutex<Flags>,
     stats: Mutex<Stats>,
     bytes_sent: AtomicU64,
@@ -272,7 +296,6 @@ fn thread_name(id: u64, role: &str) -> String {
 impl Peer {
     fn new(cfg: &Arc<Config>, inbound: bool, addr: Option<String>) -> Peer {
         let (quit_tx, quit_rx) = bounded(0);
-        let (output_tx, output_rx) = bounded(OUTPUT_BUFFER_SIZE);
         let now = Instant::now();
         let inner = Inner {
             id: NEXT_PEER_ID.fetch_add(1, Ordering::Relaxed),
@@ -285,13 +308,9 @@ impl Peer {
             reason: Mutex::new(None),
             quit_tx: Mutex::new(Some(quit_tx)),
             quit_rx,
-            output_tx,
-            output_rx,
+            outbox: Mutex::new(Outbox::new(cfg.max_pending_messages)),
+            queue_thread: OnceLock::new(),
             stall: Mutex::new(StallTracker::new(cfg.stall_response_timeout)),
-            send_queue_len: AtomicUsize::new(0),
-            pending_inv_len: AtomicUsize::new(0),
-            queue_done: AtomicBool::new(false),
-            early: Mutex::new(Some(Vec::new())),
             flags: Mutex::new(Flags {
                 services: cfg.services,
                 protocol_version: cfg.protocol_version,
@@ -377,7 +396,7 @@ impl Peer {
         // Held across the spawn, so whoever joins pN-neg (pN-in, wait_for_disconnect) finds
         // its handle even if the handshake ends at once.
         let mut neg_slot = inner.neg_handle.lock();
-        let spawned = spawn_peer_handshake_thread(thread_name(inner.id, "neg"), move || {
+        let spawned = spawn_peer_thread(thread_name(inner.id, "neg"), move || {
             let name = thread_name(p.inner.id, "neg");
             let q = p.clone();
             if catch_unwind(AssertUnwindSafe(move || negotiate_handler(q, conn))).is_err() {
@@ -537,11 +556,13 @@ impl Peer {
     /// value out, never across a blocking call.
     pub fn debug_state(&self) -> DebugState {
         let inner = &self.inner;
-        let early = inner.early.lock().as_ref().map_or(0, Vec::len);
+        let (send_queue, pending_inv) = {
+            let ob = inner.outbox.lock();
+            (ob.queue.len(), ob.trickle.len())
+        };
         DebugState {
-            output_chan: inner.output_rx.len() + early,
-            send_queue: inner.send_queue_len.load(Ordering::Relaxed),
-            pending_inv: inner.pending_inv_len.load(Ordering::Relaxed),
+            send_queue,
+            pending_inv,
             waits: inner.stall.lock().pending(),
         }
     }
@@ -549,63 +570,71 @@ impl Peer {
     /// Queues a message. `done`, if given, receives `()` once the message is written or
     /// dropped (disconnect); give it room for one message (`bounded(1)`), as it is never
     /// waited on. If the peer dies its sender is dropped, which also ends a `recv`.
+    ///
+    /// Never waits: more than [`Config::max_pending_messages`] waiting disconnects the peer
+    /// ([`DisconnectReason::SendQueueFull`]).
     pub fn queue_message(&self, msg: Message, done: Option<Sender<()>>) {
         if !self.connected() {
             fire(done);
             return;
         }
-        let item = QueueItem::Msg(OutMsg {
-            msg: Box::new(msg),
-            done,
-        });
-        self.hand_to_queue(item);
-    }
-
-    /// Puts an item on the output channel unless the peer quits first; fires the done
-    /// channel of anything that does not get there.
-    fn hand_to_queue(&self, item: QueueItem) {
-        let inner = &self.inner;
-        {
-            let mut early = inner.early.lock();
-            if let Some(list) = early.as_mut() {
-                if list.len() < inner.cfg.max_pending_messages {
-                    list.push(item);
-                } else {
-                    drop(early);
-                    fire_item(item);
-                    self.disconnect_with(DisconnectReason::SendQueueFull(
-                        inner.cfg.max_pending_messages,
-                    ));
-                }
-                return;
-            }
-        }
-        let mut sel = Select::new();
-        let send_i = sel.send(&inner.output_tx);
-        let _quit_i = sel.recv(&inner.quit_rx);
-        let op = sel.select();
-        if op.index() == send_i {
-            if let Err(e) = op.send(&inner.output_tx, item) {
-                fire_item(e.into_inner());
-                return;
-            }
-            // pN-queue may have drained and gone between our check and the send.
-            if inner.queue_done.load(Ordering::SeqCst) {
-                drain_output(inner);
-            }
-        } else {
-            let _ = op.recv(&inner.quit_rx);
-            fire_item(item);
-        }
+        self.enqueue(
+            OutMsg {
+                msg: Box::new(msg),
+                done,
+            },
+            |ob, m| ob.queue.push(m).map_err(|full| full.0),
+        );
     }
 
     /// Queues inventory for the trickle (blocks go out at once). Inventory known to the
-    /// remote is skipped.
+    /// remote is skipped, and so is everything before the remote's version is known.
     pub fn queue_inventory(&self, iv: InvVect) {
         if self.knows_inventory(&iv) || !self.connected() {
             return;
         }
-        self.hand_to_queue(QueueItem::Inv(iv));
+        let version_known = self.version_known();
+        let is_block = iv.inv_type == InvType::BLOCK || iv.inv_type == InvType::WITNESS_BLOCK;
+        self.enqueue(iv, |ob, iv| {
+            match ob.trickle.queue(iv, is_block, version_known) {
+                InvAction::SendNow(iv) => ob.queue.push(inv_msg(vec![iv])).map_err(|full| full.0),
+                InvAction::Queued | InvAction::Dropped => Ok(()),
+            }
+        });
+    }
+
+    /// Adds to the outbox with `add`, which gets it back a message the send queue had no
+    /// room for; wakes `pN-queue` if it does not watch what was added.
+    fn enqueue<T>(&self, item: T, add: impl FnOnce(&mut Outbox, T) -> Result<(), OutMsg>) {
+        let inner = &self.inner;
+        let mut ob = inner.outbox.lock();
+        if ob.closed {
+            drop(ob);
+            // Too late to be sent. An outbox with room for no message hands any message
+            // back, so its done channel fires now; inventory is simply dropped.
+            let _ = add(&mut Outbox::new(0), item).map_err(|m| fire(m.done));
+            return;
+        }
+        let (had_msgs, had_inv) = (ob.queue.len(), ob.trickle.len());
+        if let Err(m) = add(&mut ob, item) {
+            drop(ob);
+            fire(m.done);
+            self.disconnect_with(DisconnectReason::SendQueueFull(
+                inner.cfg.max_pending_messages,
+            ));
+            return;
+        }
+        let mut wake = false;
+        if ob.queue.len() > had_msgs {
+            wake |= !std::mem::replace(&mut ob.watching_send, true);
+        }
+        if ob.trickle.len() > had_inv {
+            wake |= !std::mem::replace(&mut ob.watching_trickle, true);
+        }
+        drop(ob);
+        if wake && let Some(t) = inner.queue_thread.get() {
+            t.unpark();
+        }
     }
 
     /// Sends `addr` with at most 1,000 of `addrs`, chosen at random when there are more.
@@ -732,6 +761,9 @@ impl Peer {
             let _ = conn.shutdown();
         }
         inner.quit_tx.lock().take();
+        if let Some(t) = inner.queue_thread.get() {
+            t.unpark();
+        }
     }
 
     /// Waits until the peer is disconnected and every one of its threads has ended, and
@@ -749,8 +781,8 @@ impl Peer {
                 let _ = h.join();
             }
         }
-        // The queue handler drained before it ended; catch anything queued after.
-        drain_output(&self.inner);
+        // pN-queue closed the outbox when it ended; it may never have started.
+        close_outbox(&self.inner);
         self.disconnect_reason()
             .unwrap_or(DisconnectReason::Requested)
     }
@@ -863,21 +895,24 @@ fn check_locator(locator: &[Hash]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Fires the done channel of an item that will not be sent.
-fn fire_item(item: QueueItem) {
-    if let QueueItem::Msg(m) = item {
-        fire(m.done);
+/// An `inv` announcing `inv_list`, as an outgoing message.
+fn inv_msg(inv_list: Vec<InvVect>) -> OutMsg {
+    OutMsg {
+        msg: Box::new(Message::Inv(MsgInv { inv_list })),
+        done: None,
     }
 }
 
-/// Fires the done channels of everything still in the peer's output channel (and of
-/// anything queued before `pN-queue` ever ran).
-fn drain_output(inner: &Inner) {
-    let early = inner.early.lock().take();
-    early.into_iter().flatten().for_each(fire_item);
-    while let Ok(item) = inner.output_rx.try_recv() {
-        fire_item(item);
-    }
+/// Closes the outbox (nothing added later is sent) and fires the done channels of every
+/// message still in it; inventory waiting for the trickle is dropped.
+fn close_outbox(inner: &Inner) {
+    let (msgs, _trickle) = {
+        let mut ob = inner.outbox.lock();
+        ob.closed = true;
+        let msgs: Vec<OutMsg> = ob.queue.drain().collect();
+        (msgs, std::mem::take(&mut ob.trickle))
+    };
+    msgs.into_iter().for_each(|m| fire(m.done));
 }
 
 /// Reads until the framer yields a message, the deadline passes or the connection ends.
@@ -1094,11 +1129,9 @@ fn start_threads(p: &Peer, conn: Arc<dyn Conn>, framer: Framer) -> std::io::Resu
 
     let q = p.clone();
     handles.push(spawn_worker(p, "queue", move || {
-        let inner = q.inner.clone();
-        // Drain even after a panic in the loop, so no done channel is left waiting.
+        // Close even after a panic in the loop, so no done channel is left waiting.
         let r = catch_unwind(AssertUnwindSafe(|| queue_handler(&q, send_tx)));
-        inner.queue_done.store(true, Ordering::SeqCst);
-        drain_output(&inner);
+        close_outbox(&q.inner);
         if let Err(e) = r {
             std::panic::resume_unwind(e);
         }
@@ -1249,147 +1282,92 @@ fn dispatch(p: &Peer, msg: Message, wire_len: usize) -> Option<DisconnectReason>
     None
 }
 
-/// Runs on thread `pN-queue`: btcd's `queueHandler`. Keeps queued messages in order and
-/// hands them to `pN-out` in batches whenever it is idle, announces blocks at once and
-/// trickles other inventory. Returns on quit (or when its pending limit overflows, which
-/// disconnects); its caller then drains every waiting message, firing their done channels.
+/// Runs on thread `pN-queue`: btcd's `queueHandler`. Hands the waiting messages to `pN-out`
+/// in order, in batches, whenever it is idle, and turns the inventory trickle into `inv`
+/// messages every trickle interval; callers fill the [`Outbox`] themselves and unpark this
+/// thread when it does not watch what they add. Returns on quit (or when `pN-out` is gone);
+/// its caller then closes the outbox, firing every waiting message's done channel.
 fn queue_handler(p: &Peer, send_tx: Sender<Vec<OutMsg>>) {
     let inner = &p.inner;
-    let mut queue: SendQueue<OutMsg> = SendQueue::new(inner.cfg.max_pending_messages);
-    let mut trickle: InvTrickle<InvVect> = InvTrickle::new();
-    let trickle_ticker = tick(inner.cfg.trickle_interval);
-    let idle_ticker = crossbeam_channel::never();
-    let push = |queue: &mut SendQueue<OutMsg>, m: OutMsg| -> bool {
-        if let Err(full) = queue.push(m) {
-            fire(full.0.done);
-            p.disconnect_with(DisconnectReason::SendQueueFull(
-                inner.cfg.max_pending_messages,
-            ));
-            return false;
-        }
-        true
-    };
-    // What to do with each item from a caller: messages wait in order, blocks are announced
-    // at once, other inventory waits for the trickle. False when the peer was disconnected.
-    let handle = |queue: &mut SendQueue<OutMsg>, trickle: &mut InvTrickle<InvVect>, item| match item
-    {
-        QueueItem::Msg(m) => push(queue, m),
-        QueueItem::Inv(iv) => {
-            let is_block = iv.inv_type == InvType::BLOCK || iv.inv_type == InvType::WITNESS_BLOCK;
-            match trickle.queue(iv, is_block, p.version_known()) {
-                InvAction::SendNow(iv) => push(
-                    queue,
-                    OutMsg {
-                        msg: Box::new(Message::Inv(MsgInv { inv_list: vec![iv] })),
-                        done: None,
-                    },
-                ),
-                InvAction::Queued | InvAction::Dropped => true,
-            }
-        }
-    };
-    // Items queued during the handshake come first; from now on callers use the channel.
-    let early = inner.early.lock().take().unwrap_or_default();
-    for item in early {
-        if !handle(&mut queue, &mut trickle, item) {
-            for m in queue.drain() {
-                fire(m.done);
-            }
-            return; // disconnected: the remote is not reading
-        }
-    }
-    'run: loop {
-        inner.send_queue_len.store(queue.len(), Ordering::Relaxed);
-        inner
-            .pending_inv_len
-            .store(trickle.len(), Ordering::Relaxed);
-        // An idle peer's queue thread sleeps until something arrives: the trickle ticker is
-        // only watched while inventory waits, the writer only while messages wait.
-        let trickle_rx = if trickle.is_empty() {
-            &idle_ticker
-        } else {
-            &trickle_ticker
+    let _ = inner.queue_thread.set(std::thread::current());
+    let interval = inner.cfg.trickle_interval;
+    // btcd's trickle ticker, as a deadline (no timer channel to allocate): a trickle that
+    // falls due while nothing waits happens as soon as something does.
+    let mut next_trickle = Instant::now() + interval;
+    // Checked each round: disconnect unparks this thread, and may have come before it ran.
+    while !p.is_disconnecting() {
+        // An idle peer's queue thread sleeps until something arrives: the trickle deadline
+        // is only watched while inventory waits, the writer only while messages wait.
+        let (has_msgs, has_inv) = {
+            let mut ob = inner.outbox.lock();
+            ob.watching_send = !ob.queue.is_empty();
+            ob.watching_trickle = !ob.trickle.is_empty();
+            (ob.watching_send, ob.watching_trickle)
         };
-        let mut sel = Select::new();
-        let out_i = sel.recv(&inner.output_rx);
-        let quit_i = sel.recv(&inner.quit_rx);
-        let trickle_i = sel.recv(trickle_rx);
-        let send_i = (!queue.is_empty()).then(|| sel.send(&send_tx));
-        let op = sel.select();
-        let i = op.index();
-        if i == out_i {
-            match op.recv(&inner.output_rx) {
-                Ok(item) => {
-                    if !handle(&mut queue, &mut trickle, item) {
-                        break; // disconnected: the remote is not reading
+        let wait = if has_inv {
+            next_trickle.saturating_duration_since(Instant::now())
+        } else {
+            Duration::MAX // no deadline
+        };
+        if has_msgs {
+            crossbeam_channel::select! {
+                // The batch is taken only once pN-out is ready for it.
+                send(send_tx, inner.outbox.lock().queue.take_batch(MAX_SEND_BATCH)) -> res => {
+                    if let Err(e) = res {
+                        e.into_inner().into_iter().for_each(|m| fire(m.done));
+                        break; // pN-out is gone
                     }
+                    continue;
                 }
-                Err(_) => break, // cannot happen: Inner holds a sender
+                recv(inner.quit_rx) -> _ => break, // disconnect
+                default(wait) => {}
             }
-        } else if i == quit_i {
-            let _ = op.recv(&inner.quit_rx);
-            break; // disconnect
-        } else if i == trickle_i {
-            let _ = op.recv(trickle_rx);
-            if p.is_disconnecting() || trickle.is_empty() {
-                continue;
-            }
-            let batches = trickle.on_tick(&mut inner.known_inventory.lock());
-            for inv_list in batches {
-                let m = OutMsg {
-                    msg: Box::new(Message::Inv(MsgInv { inv_list })),
-                    done: None,
-                };
-                if !push(&mut queue, m) {
-                    break 'run; // disconnected: the remote is not reading
-                }
-            }
-        } else if Some(i) == send_i {
-            let batch = queue.take_batch(MAX_SEND_BATCH);
-            if let Err(e) = op.send(&send_tx, batch) {
-                e.into_inner().into_iter().for_each(|m| fire(m.done));
-                break; // pN-out is gone
+        } else if has_inv {
+            std::thread::park_timeout(wait);
+        } else {
+            std::thread::park();
+        }
+        if !has_inv || Instant::now() < next_trickle {
+            continue; // woken by a caller (or spuriously): look at the outbox again
+        }
+        next_trickle = Instant::now() + interval;
+        let mut ob = inner.outbox.lock();
+        let batches = ob.trickle.on_tick(&mut inner.known_inventory.lock());
+        for inv_list in batches {
+            if let Err(full) = ob.queue.push(inv_msg(inv_list)) {
+                drop(ob);
+                fire(full.0.done);
+                p.disconnect_with(DisconnectReason::SendQueueFull(
+                    inner.cfg.max_pending_messages,
+                ));
+                return; // disconnected: the remote is not reading
             }
         }
     }
-    for m in queue.drain() {
-        fire(m.done);
-    }
-    inner.send_queue_len.store(0, Ordering::Relaxed);
-    inner.pending_inv_len.store(0, Ordering::Relaxed);
 }
 
 /// Runs on thread `pN-out`: btcd's `outHandler`. Writes each batch handed over by
 /// `pN-queue` in order (with the socket's write timeout), tells the stall tracker and records
-/// pings. Returns on quit, after `pN-queue` has ended and every message still handed over
-/// has had its done channel fired.
+/// pings; once the peer is disconnecting it only fires done channels. Returns when `pN-queue`
+/// has ended (it ends on quit), after every batch handed over.
 fn out_handler(p: Peer, conn: Arc<dyn Conn>, send_rx: Receiver<Vec<OutMsg>>) {
     let inner = &p.inner;
-    loop {
-        crossbeam_channel::select! {
-            recv(send_rx) -> b => {
-                let Ok(batch) = b else { break }; // pN-queue is gone
-                let now = Instant::now();
-                let pver = p.protocol_version();
-                for m in &batch {
-                    if let Message::Ping(MsgPing { nonce }) = *m.msg {
-                        inner.stats.lock().ping.on_ping_sent(nonce, pver, now);
-                    }
-                    inner.stall.lock().on_send(m.msg.command(), now);
+    // Ends when pN-queue drops its sender, so nothing handed over is left behind.
+    for batch in send_rx.iter() {
+        if !p.is_disconnecting() {
+            let now = Instant::now();
+            let pver = p.protocol_version();
+            for m in &batch {
+                if let Message::Ping(MsgPing { nonce }) = *m.msg {
+                    inner.stats.lock().ping.on_ping_sent(nonce, pver, now);
                 }
-                if !p.is_disconnecting() {
-                    let msgs: Vec<&Message> = batch.iter().map(|m| &*m.msg).collect();
-                    if let Err(reason) = p.write_messages(&*conn, &msgs) {
-                        p.disconnect_with(reason);
-                    }
-                }
-                batch.into_iter().for_each(|m| fire(m.done));
+                inner.stall.lock().on_send(m.msg.command(), now);
             }
-            recv(inner.quit_rx) -> _ => break, // disconnect
+            let msgs: Vec<&Message> = batch.iter().map(|m| &*m.msg).collect();
+            if let Err(reason) = p.write_messages(&*conn, &msgs) {
+                p.disconnect_with(reason);
+            }
         }
-    }
-    // pN-queue drops its sender when it ends: drain until then.
-    while let Ok(batch) = send_rx.recv() {
         batch.into_iter().for_each(|m| fire(m.done));
     }
 }
@@ -1398,20 +1376,21 @@ fn out_handler(p: Peer, conn: Arc<dyn Conn>, send_rx: Receiver<Vec<OutMsg>>) {
 /// [`StallTracker`] (which `pN-in` and `pN-out` feed directly). Returns on quit.
 fn stall_handler(p: Peer) {
     let cfg = &p.inner.cfg;
-    let ticker = tick(cfg.stall_tick_interval);
     loop {
-        crossbeam_channel::select! {
-            recv(ticker) -> _ => {
-                if cfg.disable_stall_handler || p.is_disconnecting() {
-                    continue;
-                }
-                let overdue = p.inner.stall.lock().on_tick(Instant::now());
-                if let Some(expected) = overdue {
-                    log::debug!(target: "btcnode::peer", "{p}: appears to be stalled or misbehaving, {} timeout -- disconnecting", expected.command());
-                    p.disconnect_with(DisconnectReason::Stalled { expected: expected.command() });
-                }
-            }
-            recv(p.inner.quit_rx) -> _ => break, // disconnect
+        let next_tick = Instant::now() + cfg.stall_tick_interval;
+        // Nothing is ever sent on quit: any return but the timeout is the disconnect.
+        if p.inner.quit_rx.recv_deadline(next_tick) != Err(RecvTimeoutError::Timeout) {
+            break; // disconnect
+        }
+        if cfg.disable_stall_handler || p.is_disconnecting() {
+            continue;
+        }
+        let overdue = p.inner.stall.lock().on_tick(Instant::now());
+        if let Some(expected) = overdue {
+            log::debug!(target: "btcnode::peer", "{p}: appears to be stalled or misbehaving, {} timeout -- disconnecting", expected.command());
+            p.disconnect_with(DisconnectReason::Stalled {
+                expected: expected.command(),
+            });
         }
     }
 }
@@ -1424,14 +1403,16 @@ fn ping_handler(p: Peer) {
     inner.stats.lock().ping = PingState::new(inner.cfg.ping_interval, Instant::now());
     loop {
         let next = inner.stats.lock().ping.next_ping_at();
-        let wait = next.saturating_duration_since(Instant::now());
-        crossbeam_channel::select! {
-            recv(after(wait)) -> _ => {
-                if inner.stats.lock().ping.poll(Instant::now()) {
-                    p.queue_message(Message::Ping(MsgPing { nonce: random_nonce() }), None);
-                }
-            }
-            recv(inner.quit_rx) -> _ => break, // disconnect
+        if inner.quit_rx.recv_deadline(next) != Err(RecvTimeoutError::Timeout) {
+            break; // disconnect
+        }
+        if inner.stats.lock().ping.poll(Instant::now()) {
+            p.queue_message(
+                Message::Ping(MsgPing {
+                    nonce: random_nonce(),
+                }),
+                None,
+            );
         }
     }
 }

@@ -16,9 +16,9 @@
 //! No wait cycle through that channel: the server thread never blocks on a thread that may
 //! itself be waiting to send to it. Its calls into the connection manager wait only for the
 //! `connmgr` thread, which never calls back (the connection callbacks run on `listen-N` and
-//! `dial-N`) and answers with `try_send`; its `queue_message` calls wait only for `pN-queue`,
-//! which never sends to the server; peer handlers hold no lock the server thread takes while
-//! they send. Senders that must be heard (connections, handshakes, bans) wait while the
+//! `dial-N`) and answers with `try_send`; its `queue_message` calls never wait (a peer's
+//! outbox takes the message, or disconnects the peer when it is full); peer handlers hold
+//! no lock the server thread takes while they send. Senders that must be heard (connections, handshakes, bans) wait while the
 //! channel is full, selecting on quit so a stop always frees them; notifications the node can
 //! do without (addresses to relay) are dropped when it is full. `SIGUSR1` dumps never block.
 //!

@@ -534,7 +534,7 @@ impl ServerState {
                 "no ping in flight".to_string()
             };
             log::info!(
-                "dump peer {} {} {} threads [{}] version {} ({}) ready {} | sent {} B, recv {} B | queues: output {} send {} inv {} | last sent: {} | last recv: {} | waits for: {}; {} | ban score {} | addr processed {} rate-limited {}{}{}",
+                "dump peer {} {} {} threads [{}] version {} ({}) ready {} | sent {} B, recv {} B | queues: send {} inv {} | last sent: {} | last recv: {} | waits for: {}; {} | ban score {} | addr processed {} rate-limited {}{}{}",
                 s.id,
                 s.addr,
                 if s.inbound { "inbound" } else { "outbound" },
@@ -544,7 +544,6 @@ impl ServerState {
                 e.ready,
                 s.bytes_sent,
                 s.bytes_received,
-                dbg.output_chan,
                 dbg.send_queue,
                 dbg.pending_inv,
                 fmt_recent(&st.recent_sent),

@@ -58,6 +58,35 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// Resident memory of this process's thread stacks of the peer stack size (the read-write
+/// anonymous mappings of exactly that size; the guard page is a mapping of its own): how
+/// many there are and their resident KiB in all. Stacks of ended threads that glibc keeps
+/// for reuse are counted too: they are part of what the peers cost.
+fn peer_stacks_rss() -> (usize, u64) {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
+    let want = (btcnode::thread::PEER_THREAD_STACK_SIZE / 1024) as u64;
+    let (mut count, mut kib, mut is_stack) = (0, 0, false);
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let first = fields.next().unwrap_or("");
+        if let Some((a, b)) = first.split_once('-')
+            && let (Ok(a), Ok(b)) = (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16))
+        {
+            let perms = fields.next().unwrap_or("");
+            // Anonymous mappings have no path after offset, device and inode.
+            let anonymous = fields.nth(3).is_none();
+            is_stack = anonymous && perms == "rw-p" && (b - a) / 1024 == want;
+            count += usize::from(is_stack);
+        } else if is_stack && first == "Rss:" {
+            kib += fields
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    (count, kib)
+}
+
 /// User + system CPU time of this process.
 fn cpu_time() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -132,7 +161,8 @@ fn remote_main(spec: &str) {
     drop(conns);
 }
 
-/// Child process: RSS cost of N parked threads with the peer stack size.
+/// Child process: RSS cost of N parked threads with the peer stack size, printed as KiB per
+/// thread in all and KiB of stack per thread.
 fn floor_main(n: usize) {
     let before = rss_kib();
     let (tx, rx) = crossbeam_channel::bounded::<()>(0);
@@ -147,7 +177,12 @@ fn floor_main(n: usize) {
     }
     std::thread::sleep(Duration::from_millis(300));
     let after = rss_kib();
-    println!("{}", (after.saturating_sub(before)) as f64 / n as f64);
+    let (stacks, stacks_kib) = peer_stacks_rss();
+    println!(
+        "{} {}",
+        (after.saturating_sub(before)) as f64 / n as f64,
+        stacks_kib as f64 / stacks.max(1) as f64
+    );
     drop(tx);
     for h in hs {
         let _ = h.join();
@@ -239,10 +274,15 @@ fn idle_peers() {
         if target == 1000 {
             per_peer_at_1000 = per_peer;
         }
+        let (stacks, stacks_kib) = peer_stacks_rss();
+        let stacks_per_peer = stacks_kib as f64 / target as f64;
         println!(
-            "  {target:>5} peers: RSS {rss} KiB (+{} KiB, {per_peer:.1} KiB/peer), {threads} threads ({:.2}/peer)",
+            "  {target:>5} peers: RSS {rss} KiB (+{} KiB, {per_peer:.1} KiB/peer), {threads} threads ({:.2}/peer); of which stacks {stacks_per_peer:.1} KiB/peer ({stacks} of {} KiB, {:.1} KiB resident each), the rest {:.1} KiB/peer",
             rss.saturating_sub(rss_base),
-            threads.saturating_sub(threads_base) as f64 / target as f64
+            threads.saturating_sub(threads_base) as f64 / target as f64,
+            btcnode::thread::PEER_THREAD_STACK_SIZE / 1024,
+            stacks_kib as f64 / stacks.max(1) as f64,
+            per_peer - stacks_per_peer
         );
     }
     // CPU of 1,000 idle peers over 10 s.
@@ -275,14 +315,15 @@ fn idle_peers() {
         .output()
         .ok()
         .and_then(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .last()
-                .and_then(|l| l.trim().parse::<f64>().ok())
+            let out = String::from_utf8_lossy(&o.stdout).into_owned();
+            let mut last = out.lines().last()?.split_whitespace();
+            let total = last.next()?.parse::<f64>().ok()?;
+            let stack = last.next()?.parse::<f64>().ok()?;
+            Some((total, stack))
         });
     match floor {
-        Some(f) => println!(
-            "  baseline: a parked peer thread costs {f:.1} KiB RSS (5,000 threads); 5 per peer = {:.1} KiB; per-peer at 1,000 = {:.2}x that floor (goal <= 1.10x, 53 KiB)",
+        Some((f, stack)) => println!(
+            "  baseline: a parked peer thread costs {f:.1} KiB RSS, {stack:.1} KiB of it stack (5,000 threads); 5 per peer = {:.1} KiB; per-peer at 1,000 = {:.2}x that floor (goal <= 1.10x, 53 KiB)",
             5.0 * f,
             per_peer_at_1000 / (5.0 * f)
         ),

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use btcnode::params::Network;
 use btcnode::wire::message_header::{checksum, command_bytes};
 use btcnode::wire::{
-    Message, MsgPing, MsgPong, MsgVersion, NetAddress, PROTOCOL_VERSION, ServiceFlag,
+    Message, MsgHeaders, MsgPing, MsgPong, MsgVersion, NetAddress, PROTOCOL_VERSION, ServiceFlag,
     encode_message, read_message,
 };
 use parking_lot::Mutex;
@@ -190,8 +190,10 @@ impl PingStats {
     }
 }
 
-/// An honest peer: handshakes, then pings every `interval` and answers the node's pings; a
-/// reader thread records round trips and notices if the node drops it.
+/// An honest peer: handshakes, then pings every `interval` and answers the node's pings and
+/// its `getheaders` (with no headers: the peer knows nothing past genesis, so the node's
+/// header sync with it ends at once instead of stalling); a reader thread records round trips
+/// and notices if the node drops it.
 pub struct HonestPeer {
     stream: TcpStream,
     log: Arc<Mutex<PingLog>>,
@@ -262,6 +264,12 @@ impl HonestPeer {
                         Message::Ping(MsgPing { nonce }) => {
                             let pong = encode(&Message::Pong(MsgPong { nonce }));
                             if writer.lock().write_all(&pong).is_err() {
+                                return;
+                            }
+                        }
+                        Message::GetHeaders(_) => {
+                            let none = encode(&Message::Headers(MsgHeaders { headers: vec![] }));
+                            if writer.lock().write_all(&none).is_err() {
                                 return;
                             }
                         }

@@ -34,8 +34,8 @@
 //! | `rpc` / `rpc-N` | rpcserver | quit |
 //! | `pN-neg` | the negotiation goroutine in Peer.start | handshake done, failed or timed out |
 //! | `pN-in` | Peer.inHandler | EOF, read error, idle timeout or disconnect |
-//! | `pN-out` | Peer.outHandler | quit, after draining |
-//! | `pN-queue` | Peer.queueHandler | quit, after draining |
+//! | `pN-out` | Peer.outHandler | `pN-queue` has ended, after the last batch it handed over |
+//! | `pN-queue` | Peer.queueHandler | quit, after closing the outbox (done channels fire) |
 //! | `pN-stall` | Peer.stallHandler | quit (in and out update its tracker directly) |
 //! | `pN-ping` | Peer.pingHandler | quit |
 

@@ -593,16 +593,11 @@ fn done_channels_fire_on_write_and_on_drop() {
     assert_eq!(done_rx.recv_timeout(LONG), Ok(()));
 }
 
-#[test]
-fn pending_messages_fire_done_when_peer_dies() {
-    let _g = SERIAL.lock();
-    let mut cfg = test_config();
-    cfg.write_timeout = Duration::from_millis(300);
-    let (p, mut remote) = scripted(&cfg, true);
-    remote.handshake(true);
-    // The remote stops reading; queue far more than the socket buffers hold.
+/// Queues up to `n` messages of 1 MB, each with a done channel, until the peer is
+/// disconnected; returns the done channels.
+fn queue_junk(p: &Peer, n: usize) -> Vec<crossbeam_channel::Receiver<()>> {
     let mut dones = Vec::new();
-    for _ in 0..40 {
+    for _ in 0..n {
         let (tx, rx) = bounded(1);
         p.queue_message(
             Message::Unknown {
@@ -612,18 +607,37 @@ fn pending_messages_fire_done_when_peer_dies() {
             Some(tx),
         );
         dones.push(rx);
+        if !p.connected() {
+            break;
+        }
     }
+    dones
+}
+
+/// Every message was written or dropped: each done channel fired or its sender is gone.
+fn assert_all_done(dones: Vec<crossbeam_channel::Receiver<()>>) {
+    for rx in dones {
+        match rx.recv_timeout(LONG) {
+            Ok(()) | Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {}
+            Err(e) => panic!("a done channel was left waiting: {e}"),
+        }
+    }
+}
+
+#[test]
+fn pending_messages_fire_done_when_peer_dies() {
+    let _g = SERIAL.lock();
+    let mut cfg = test_config();
+    cfg.write_timeout = Duration::from_millis(300);
+    let (p, mut remote) = scripted(&cfg, true);
+    remote.handshake(true);
+    // The remote stops reading; queue far more than the socket buffers hold.
+    let dones = queue_junk(&p, 40);
     assert_eq!(
         p.wait_for_disconnect(),
         DisconnectReason::WriteTimeout(Duration::from_millis(300))
     );
-    for rx in dones {
-        // Fired (written or dropped) or its sender dropped: never left hanging.
-        let _ = rx.recv_timeout(LONG).or_else(|e| match e {
-            crossbeam_channel::RecvTimeoutError::Disconnected => Ok(()),
-            t => Err(t),
-        });
-    }
+    assert_all_done(dones);
     drop(remote);
 }
 
@@ -717,29 +731,9 @@ fn full_send_queue_disconnects_a_peer_that_stops_reading_and_callers_never_wait(
     remote.handshake(true);
     // The remote stops reading: once the socket buffers are full the writer is stuck, and
     // everything queued after waits in the outbox until the sixth message overflows it.
-    let mut dones = Vec::new();
-    for _ in 0..100 {
-        let (tx, rx) = bounded(1);
-        p.queue_message(
-            Message::Unknown {
-                command: "junk".into(),
-                payload: vec![0u8; 1_000_000],
-            },
-            Some(tx),
-        );
-        dones.push(rx);
-        if !p.connected() {
-            break;
-        }
-    }
+    let dones = queue_junk(&p, 100);
     assert_eq!(p.wait_for_disconnect(), DisconnectReason::SendQueueFull(5));
-    // Every message was written or dropped: each done channel fired or its sender is gone.
-    for rx in dones {
-        match rx.recv_timeout(LONG) {
-            Ok(()) | Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {}
-            Err(e) => panic!("a done channel was left waiting: {e}"),
-        }
-    }
+    assert_all_done(dones);
     drop(remote);
 }
 

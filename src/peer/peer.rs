@@ -84,6 +84,10 @@ struct Outbox {
     watching_trickle: bool,
     /// `pN-queue` has ended (or the peer is gone): nothing added is sent.
     closed: bool,
+    /// `pN-queue`, once it runs: unparked when the outbox gains what it does not watch, and
+    /// on disconnect. Kept under the outbox's lock, so a disconnect either finds it here or
+    /// happened before `pN-queue` first looks at the disconnect flag.
+    queue_thread: Option<std::thread::Thread>,
 }
 
 impl Outbox {
@@ -95,6 +99,7 @@ impl Outbox {
             watching_send: true,
             watching_trickle: true,
             closed: false,
+            queue_thread: None,
         }
     }
 }
@@ -217,9 +222,6 @@ struct Inner {
     quit_rx: Receiver<()>,
     /// What waits to be sent; see [`Outbox`].
     outbox: Mutex<Outbox>,
-    /// `pN-queue`, once it runs: unparked when the outbox gains what it does not watch, and
-    /// on disconnect.
-    queue_thread: OnceLock<std::thread::Thread>,
     /// Response deadlines, fed by `pN-in` and `pN-out` directly and checked by `pN-stall`.
     stall: Mutex<StallTracker>,
     flags: Mutex<Flags>,
@@ -309,7 +311,6 @@ impl Peer {
             quit_tx: Mutex::new(Some(quit_tx)),
             quit_rx,
             outbox: Mutex::new(Outbox::new(cfg.max_pending_messages)),
-            queue_thread: OnceLock::new(),
             stall: Mutex::new(StallTracker::new(cfg.stall_response_timeout)),
             flags: Mutex::new(Flags {
                 services: cfg.services,
@@ -631,8 +632,7 @@ impl Peer {
         if ob.trickle.len() > had_inv {
             wake |= !std::mem::replace(&mut ob.watching_trickle, true);
         }
-        drop(ob);
-        if wake && let Some(t) = inner.queue_thread.get() {
+        if wake && let Some(t) = &ob.queue_thread {
             t.unpark();
         }
     }
@@ -761,7 +761,7 @@ impl Peer {
             let _ = conn.shutdown();
         }
         inner.quit_tx.lock().take();
-        if let Some(t) = inner.queue_thread.get() {
+        if let Some(t) = &inner.outbox.lock().queue_thread {
             t.unpark();
         }
     }
@@ -1289,7 +1289,7 @@ fn dispatch(p: &Peer, msg: Message, wire_len: usize) -> Option<DisconnectReason>
 /// its caller then closes the outbox, firing every waiting message's done channel.
 fn queue_handler(p: &Peer, send_tx: Sender<Vec<OutMsg>>) {
     let inner = &p.inner;
-    let _ = inner.queue_thread.set(std::thread::current());
+    inner.outbox.lock().queue_thread = Some(std::thread::current());
     let interval = inner.cfg.trickle_interval;
     // btcd's trickle ticker, as a deadline (no timer channel to allocate): a trickle that
     // falls due while nothing waits happens as soon as something does.

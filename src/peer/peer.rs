@@ -10,8 +10,8 @@
 //! | `pN-stall` | `stallHandler` | `stall_handler` | quit |
 //! | `pN-ping` | `pingHandler` | `ping_handler` | quit |
 //!
-//! `pN-neg` starts the other five once the handshake is complete and hands its framer (with
-//! any bytes already read past `verack`) to `pN-in`. Disconnect is idempotent: it records
+//! `pN-neg` starts `pN-in` once the handshake is complete and hands it its framer (with any
+//! bytes already read past `verack`); `pN-in` starts the other four before it reads. Disconnect is idempotent: it records
 //! the first [`DisconnectReason`], shuts the socket down (waking a blocked read or write)
 //! and drops the one quit sender that `pN-queue`, `pN-stall` and `pN-ping` wait on (`pN-in`
 //! checks the disconnect flag after each read). [`Peer::wait_for_disconnect`] joins every
@@ -775,7 +775,7 @@ impl Peer {
             let neg = self.inner.neg_handle.lock().take();
             let handles = std::mem::take(&mut *self.inner.handles.lock());
             if neg.is_none() && handles.is_empty() {
-                break; // pN-neg registers the workers before it ends; pN-in joins pN-neg
+                break; // each thread registers the threads it starts before it ends
             }
             for h in neg.into_iter().chain(handles) {
                 let _ = h.join();
@@ -1109,23 +1109,39 @@ where
     })
 }
 
-/// Starts the five working threads (under the handles lock, so a concurrent
-/// `wait_for_disconnect` sees all of them or none).
+/// Starts `pN-in`, which starts the other four working threads before it reads
+/// ([`start_workers`]): `pN-neg` ends after one spawn instead of five, so a burst of
+/// handshakes leaves fewer short-lived threads (and fewer cached stacks) behind.
 fn start_threads(p: &Peer, conn: Arc<dyn Conn>, framer: Framer) -> std::io::Result<()> {
+    // Under the handles lock, so a concurrent `wait_for_disconnect` sees pN-in or nothing.
+    let mut handles = p.inner.handles.lock();
+    if p.is_disconnecting() {
+        return Ok(());
+    }
+    let q = p.clone();
+    handles.push(spawn_worker(p, "in", move || {
+        if let Err(e) = start_workers(&q, &conn) {
+            q.disconnect_with(DisconnectReason::Setup(format!("spawn peer threads: {e}")));
+        }
+        in_handler(q, conn, framer)
+    })?);
+    Ok(())
+}
+
+/// Runs on `pN-in` before it reads: starts `pN-stall`, `pN-queue`, `pN-out` and `pN-ping`
+/// under the handles lock, so `wait_for_disconnect` (which joins until no handle is left)
+/// finds all of them once `pN-in` has ended.
+fn start_workers(p: &Peer, conn: &Arc<dyn Conn>) -> std::io::Result<()> {
     let mut handles = p.inner.handles.lock();
     if p.is_disconnecting() {
         return Ok(());
     }
     // A rendezvous: pN-queue hands a batch over only when pN-out is idle, so at most one
-    // batch is ever with the writer and the rest stay in order in the pending queue.
+    // batch is ever with the writer and the rest stay in order in the outbox.
     let (send_tx, send_rx) = bounded::<Vec<OutMsg>>(0);
 
     let q = p.clone();
     handles.push(spawn_worker(p, "stall", move || stall_handler(q))?);
-
-    let q = p.clone();
-    let c = conn.clone();
-    handles.push(spawn_worker(p, "in", move || in_handler(q, c, framer))?);
 
     let q = p.clone();
     handles.push(spawn_worker(p, "queue", move || {
@@ -1138,9 +1154,8 @@ fn start_threads(p: &Peer, conn: Arc<dyn Conn>, framer: Framer) -> std::io::Resu
     })?);
 
     let q = p.clone();
-    handles.push(spawn_worker(p, "out", move || {
-        out_handler(q, conn, send_rx)
-    })?);
+    let c = conn.clone();
+    handles.push(spawn_worker(p, "out", move || out_handler(q, c, send_rx))?);
 
     let q = p.clone();
     handles.push(spawn_worker(p, "ping", move || ping_handler(q))?);

@@ -112,10 +112,30 @@ fn address_below_caller() -> usize {
     std::hint::black_box(&marker) as *const u8 as usize
 }
 
-/// The calling thread's stack as `(lowest address, one past the highest)`, guard excluded.
+/// The calling thread's stack as `(lowest address, one past the highest)`, guard excluded;
+/// looked up once per thread (the lookup allocates, and an idle peer's reader asks after each
+/// quiet spell).
+#[cfg(target_os = "linux")]
+fn current_stack_bounds() -> Option<(usize, usize)> {
+    thread_local! {
+        static BOUNDS: std::cell::Cell<Option<(usize, usize)>> =
+            const { std::cell::Cell::new(None) };
+    }
+    BOUNDS
+        .try_with(|b| {
+            if b.get().is_none() {
+                b.set(lookup_stack_bounds());
+            }
+            b.get()
+        })
+        .ok()
+        .flatten()
+}
+
+/// Asks glibc for the calling thread's stack bounds (see [`current_stack_bounds`]).
 #[cfg(target_os = "linux")]
 #[inline(never)]
-fn current_stack_bounds() -> Option<(usize, usize)> {
+fn lookup_stack_bounds() -> Option<(usize, usize)> {
     // SAFETY: the attribute object is initialised by pthread_getattr_np before it is read and
     // destroyed exactly once; the out-pointers point to live locals.
     unsafe {

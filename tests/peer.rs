@@ -1001,3 +1001,71 @@ fn messages_queued_during_the_handshake_are_sent_in_order_after_it() {
     p.disconnect();
     p.wait_for_disconnect();
 }
+
+/// Resident KiB of the mapping of this process that holds `addr` (from /proc/self/smaps).
+fn mapping_rss_kib(addr: usize) -> Option<u64> {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
+    let mut inside = false;
+    for line in smaps.lines() {
+        let range = line
+            .split_whitespace()
+            .next()
+            .and_then(|r| r.split_once('-'));
+        if let Some((a, b)) = range
+            && let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+        {
+            inside = (a..b).contains(&addr);
+        } else if inside && let Some(v) = line.strip_prefix("Rss:") {
+            return v.trim().trim_end_matches("kB").trim().parse().ok();
+        }
+    }
+    None
+}
+
+/// A handler that goes 40 KiB deep on `ping` and records where its stack is and how much
+/// of that stack is resident right after.
+struct DeepOnPing(parking_lot::Mutex<Option<(usize, Option<u64>)>>);
+
+impl MessageListeners for DeepOnPing {
+    fn on_ping(&self, _p: &Peer, _msg: &MsgPing) {
+        let mut deep = [0u8; 40 * 1024];
+        for (i, b) in deep.iter_mut().enumerate() {
+            *b = (i % 253) as u8;
+        }
+        std::hint::black_box(&mut deep);
+        let here = std::hint::black_box(&deep) as *const _ as usize;
+        *self.0.lock() = Some((here, mapping_rss_kib(here)));
+    }
+}
+
+#[test]
+fn a_quiet_reader_gives_back_the_stack_its_handler_used() {
+    let _g = SERIAL.lock();
+    let listener = Arc::new(DeepOnPing(parking_lot::Mutex::new(None)));
+    let mut cfg = test_config();
+    cfg.listeners = listener.clone();
+    cfg.read_poll_timeout = Duration::from_millis(100);
+    let (p, mut remote) = scripted(&cfg, true);
+    remote.handshake(true);
+    remote.send(&Message::Ping(MsgPing { nonce: 5 }));
+    // The pong is queued before on_ping runs: wait for the handler itself.
+    assert!(
+        wait_until(LONG, || listener.0.lock().is_some()),
+        "on_ping never ran"
+    );
+    let (addr, rss) = listener.0.lock().expect("on_ping ran");
+    let Some(before) = rss.filter(|&kib| kib >= 40) else {
+        eprintln!("SKIPPED: smaps does not show the handler's 40 KiB of stack ({rss:?} KiB)");
+        p.disconnect();
+        p.wait_for_disconnect();
+        return;
+    };
+    // After one quiet read poll pN-in is back to what a parked thread holds.
+    assert!(
+        wait_until(LONG, || mapping_rss_kib(addr).is_some_and(|kib| kib <= 12)),
+        "pN-in's stack stayed at {:?} KiB (was {before} KiB in the handler)",
+        mapping_rss_kib(addr)
+    );
+    p.disconnect();
+    p.wait_for_disconnect();
+}

@@ -63,7 +63,8 @@ pub struct Config {
     pub negotiate_timeout: Duration,
     /// Time allowed between two complete messages after the handshake.
     pub idle_timeout: Duration,
-    /// Longest single read wait (see [`READ_POLL_TIMEOUT`]).
+    /// Longest single read wait (see [`READ_POLL_TIMEOUT`]); also how long `pN-in` stays
+    /// quiet after a message before it gives back the stack pages the handler used.
     pub read_poll_timeout: Duration,
     /// Longest single write wait.
     pub write_timeout: Duration,

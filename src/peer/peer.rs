@@ -11,18 +11,21 @@
 //! | `pN-ping` | `pingHandler` | `ping_handler` | quit |
 //!
 //! `pN-neg` starts `pN-in` once the handshake is complete and hands it its framer (with any
-//! bytes already read past `verack`); `pN-in` starts the other four before it reads. Disconnect is idempotent: it records
+//! bytes already read past `verack`); `pN-in` starts the other four before it reads, so the
+//! short-lived handshake thread ends after one spawn. Disconnect is idempotent: it records
 //! the first [`DisconnectReason`], shuts the socket down (waking a blocked read or write)
 //! and drops the one quit sender that `pN-queue`, `pN-stall` and `pN-ping` wait on (`pN-in`
 //! checks the disconnect flag after each read). [`Peer::wait_for_disconnect`] joins every
 //! thread. Each thread body runs under `catch_unwind`: a panic (say, in a listener)
 //! disconnects that peer and nothing else.
 //!
-//! Memory of an idle peer: five parked threads (about 8 KiB of stack each; each thread gives
-//! back the stack pages it no longer uses when it ends, see
-//! [`release_unused_stack`](crate::thread::release_unused_stack)) plus about 2.5 KiB of heap:
-//! no read buffer between messages, an empty [`Outbox`] instead of buffered channels, and
-//! timers as select deadlines rather than timer channels.
+//! Memory of an idle peer: five parked threads with two resident stack pages each (the
+//! floor for any parked thread here) plus about 2.5 KiB of heap: no read buffer between
+//! messages, an empty [`Outbox`] instead of buffered channels, timers as deadlines rather
+//! than timer channels. Stack pages a thread touched deeper down are given back
+//! ([`release_unused_stack`](crate::thread::release_unused_stack)) when it ends, and by
+//! `pN-in` whenever the remote goes quiet after a message, because its handlers run deeper
+//! than it parks.
 
 use std::net::TcpStream;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -34,7 +37,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 use parking_lot::Mutex;
 
-use crate::thread::spawn_peer_thread;
+use crate::thread::{release_unused_stack, spawn_peer_thread};
 use crate::wire::{
     Framer, Hash, InvType, InvVect, MAX_BLOCK_LOCATORS_PER_MSG, Message, MsgAddr, MsgAddrV2,
     MsgGetBlocks, MsgGetHeaders, MsgInv, MsgPing, MsgPong, MsgReject, MsgVersion, NetAddress,
@@ -915,21 +918,33 @@ fn close_outbox(inner: &Inner) {
     msgs.into_iter().for_each(|m| fire(m.done));
 }
 
+/// What a reading thread carries from one [`read_next`] to the next.
+#[derive(Default)]
+struct ReadState {
+    /// The socket's read timeout as last set (`None` before the first read).
+    current_timeout: Option<Duration>,
+    /// A message was handled since the stack was last trimmed: the first read timeout
+    /// between messages then ends [`read_next`] with `Ok(None)`, so its caller can give back
+    /// the pages the handler used. Only `pN-in` sets it (see [`in_handler`]).
+    stack_dirty: bool,
+}
+
 /// Reads until the framer yields a message, the deadline passes or the connection ends.
-/// Never loses a byte to a timeout: every read goes into the framer. `idle` is the reason
-/// reported when `deadline` passes.
+/// Never loses a byte to a timeout: every read goes into the framer. `timeout_reason` is
+/// the reason reported when `deadline` passes. `Ok(None)`: the peer went quiet between
+/// messages while [`ReadState::stack_dirty`] was set (which it clears).
 fn read_next(
     p: &Peer,
     conn: &dyn Conn,
     framer: &mut Framer,
     deadline: Instant,
     timeout_reason: impl Fn() -> DisconnectReason,
-    current_timeout: &mut Option<Duration>,
-) -> Result<(Message, usize), DisconnectReason> {
+    state: &mut ReadState,
+) -> Result<Option<(Message, usize)>, DisconnectReason> {
     let poll = p.inner.cfg.read_poll_timeout.max(Duration::from_millis(1));
     loop {
         match framer.next_message() {
-            Some(Ok(m)) => return Ok(m),
+            Some(Ok(m)) => return Ok(Some(m)),
             Some(Err(e)) => {
                 p.listeners().on_read(p, 0, None, Some(&e));
                 return Err(DisconnectReason::Malformed(e.to_string()));
@@ -945,14 +960,14 @@ fn read_next(
         }
         let wait = poll.min(deadline - now).max(Duration::from_millis(1));
         // Only touch the socket option when the wait changes noticeably.
-        let stale = match *current_timeout {
+        let stale = match state.current_timeout {
             Some(c) => c > wait || wait - c > wait / 4,
             None => true,
         };
         if stale {
             conn.set_read_timeout(Some(wait))
                 .map_err(|e| DisconnectReason::ReadError(format!("set read timeout: {e}")))?;
-            *current_timeout = Some(wait);
+            state.current_timeout = Some(wait);
         }
         match framer.read_from(&mut ConnReader(conn)) {
             Ok(0) => return Err(DisconnectReason::RemoteClosed),
@@ -961,7 +976,13 @@ fn read_next(
                     .bytes_received
                     .fetch_add(n as u64, Ordering::Relaxed);
             }
-            Err(e) if is_timeout(&e) || e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) || e.kind() == std::io::ErrorKind::Interrupted => {
+                // Quiet for a whole poll between messages: the peer is idle for now.
+                if state.stack_dirty && framer.buffered() == 0 {
+                    state.stack_dirty = false;
+                    return Ok(None);
+                }
+            }
             Err(e) => return Err(DisconnectReason::ReadError(e.to_string())),
         }
     }
@@ -1017,21 +1038,25 @@ fn negotiate_handler(p: Peer, conn: Arc<dyn Conn>) {
         Instant::now(),
     )
     .allow_self_connection(cfg.allow_self_connections);
-    let mut current_timeout = None;
+    let mut read_state = ReadState::default();
     let result = (|| -> Result<(), DisconnectReason> {
         for o in neg.start() {
             write_outgoing(&p, &*conn, o)?;
         }
         loop {
             let timeout = cfg.negotiate_timeout;
-            let (msg, n) = read_next(
+            // Never `None`: the handshake does not mark its stack for trimming.
+            let Some((msg, n)) = read_next(
                 &p,
                 &*conn,
                 &mut framer,
                 neg.deadline(),
                 || DisconnectReason::NegotiateTimeout(timeout),
-                &mut current_timeout,
-            )?;
+                &mut read_state,
+            )?
+            else {
+                continue;
+            };
             p.inner.last_recv.store(unix_now(), Ordering::Relaxed);
             p.listeners().on_read(&p, n, Some(&msg), None);
             let received = match &msg {
@@ -1120,18 +1145,26 @@ fn start_threads(p: &Peer, conn: Arc<dyn Conn>, framer: Framer) -> std::io::Resu
     }
     let q = p.clone();
     handles.push(spawn_worker(p, "in", move || {
-        if let Err(e) = start_workers(&q, &conn) {
-            q.disconnect_with(DisconnectReason::Setup(format!("spawn peer threads: {e}")));
-        }
+        start_workers(&q, &conn);
         in_handler(q, conn, framer)
     })?);
     Ok(())
 }
 
 /// Runs on `pN-in` before it reads: starts `pN-stall`, `pN-queue`, `pN-out` and `pN-ping`
-/// under the handles lock, so `wait_for_disconnect` (which joins until no handle is left)
-/// finds all of them once `pN-in` has ended.
-fn start_workers(p: &Peer, conn: &Arc<dyn Conn>) -> std::io::Result<()> {
+/// ([`spawn_workers`]), disconnecting the peer if one cannot be started. Not inlined: its
+/// frame (four spawns, an error message) would otherwise sit under every read `pN-in` makes
+/// for the life of the peer, pushing its message handlers onto a third stack page.
+#[inline(never)]
+fn start_workers(p: &Peer, conn: &Arc<dyn Conn>) {
+    if let Err(e) = spawn_workers(p, conn) {
+        p.disconnect_with(DisconnectReason::Setup(format!("spawn peer threads: {e}")));
+    }
+}
+
+/// Spawns the four threads under the handles lock, so `wait_for_disconnect` (which joins
+/// until no handle is left) finds all of them once `pN-in` has ended.
+fn spawn_workers(p: &Peer, conn: &Arc<dyn Conn>) -> std::io::Result<()> {
     let mut handles = p.inner.handles.lock();
     if p.is_disconnecting() {
         return Ok(());
@@ -1173,7 +1206,7 @@ fn in_handler(p: Peer, conn: Arc<dyn Conn>, mut framer: Framer) {
     }
     let idle_timeout = p.inner.cfg.idle_timeout;
     let mut idle_deadline = Instant::now() + idle_timeout;
-    let mut current_timeout = None;
+    let mut read_state = ReadState::default();
     let reason = loop {
         if p.is_disconnecting() {
             break DisconnectReason::Requested; // not recorded: the first reason stands
@@ -1184,15 +1217,18 @@ fn in_handler(p: Peer, conn: Arc<dyn Conn>, mut framer: Framer) {
             &mut framer,
             idle_deadline,
             || DisconnectReason::IdleTimeout(idle_timeout),
-            &mut current_timeout,
+            &mut read_state,
         ) {
-            Ok(m) => m,
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                // Quiet after a message: give back the stack pages its handler used (the
+                // reader parks a little over a page deep, its handlers go further). Called
+                // here, not deeper, so the pages below this loop's own frame go too.
+                release_unused_stack();
+                continue;
+            }
             Err(DisconnectReason::Malformed(e)) => {
-                if !p.is_disconnecting() {
-                    log::warn!(target: "btcnode::peer", "{p}: cannot read message: {e}");
-                    let text = format!("can't read message from {p}: {e}");
-                    p.push_reject_msg("malformed", REJECT_MALFORMED, &text, None, true);
-                }
+                reject_malformed(&p, &e);
                 break DisconnectReason::Malformed(e);
             }
             Err(r) => break r,
@@ -1211,6 +1247,7 @@ fn in_handler(p: Peer, conn: Arc<dyn Conn>, mut framer: Framer) {
         }
         p.inner.stall.lock().on_handler_done(Instant::now());
         idle_deadline = Instant::now() + idle_timeout;
+        read_state.stack_dirty = true;
     };
     if matches!(reason, DisconnectReason::IdleTimeout(_)) && !p.is_disconnecting() {
         log::warn!(target: "btcnode::peer", "{p}: no answer for {idle_timeout:?} -- disconnecting");
@@ -1218,7 +1255,23 @@ fn in_handler(p: Peer, conn: Arc<dyn Conn>, mut framer: Framer) {
     p.disconnect_with(reason);
 }
 
-/// Handles one message after the handshake; `Some` ends the connection.
+/// Tells the remote why its message could not be read (btcd sends `reject` malformed).
+/// Kept out of [`in_handler`] like [`dispatch`].
+#[cold]
+#[inline(never)]
+fn reject_malformed(p: &Peer, e: &str) {
+    if !p.is_disconnecting() {
+        log::warn!(target: "btcnode::peer", "{p}: cannot read message: {e}");
+        let text = format!("can't read message from {p}: {e}");
+        p.push_reject_msg("malformed", REJECT_MALFORMED, &text, None, true);
+    }
+}
+
+/// Handles one message after the handshake; `Some` ends the connection. Not inlined into
+/// [`in_handler`]: its frame is needed only while a message is handled, and kept out of
+/// the reader's own frame it does not sit on the stack while the reader is parked, which
+/// leaves a parked reader's second stack page room for the handlers.
+#[inline(never)]
 fn dispatch(p: &Peer, msg: Message, wire_len: usize) -> Option<DisconnectReason> {
     let l = p.listeners();
     match &msg {

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use btcnode::peer::{Config, DisconnectReason, MessageListeners, Peer};
+use btcnode::thread::mapping_resident_kib;
 use btcnode::wire::{
     Hash, InvType, InvVect, Message, MsgGetData, MsgInv, MsgNotFound, MsgPing, MsgPong,
     MsgSendCmpct, NetAddress, PROTOCOL_VERSION, ServiceFlag, encode_message,
@@ -1002,26 +1003,6 @@ fn messages_queued_during_the_handshake_are_sent_in_order_after_it() {
     p.wait_for_disconnect();
 }
 
-/// Resident KiB of the mapping of this process that holds `addr` (from /proc/self/smaps).
-fn mapping_rss_kib(addr: usize) -> Option<u64> {
-    let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
-    let mut inside = false;
-    for line in smaps.lines() {
-        let range = line
-            .split_whitespace()
-            .next()
-            .and_then(|r| r.split_once('-'));
-        if let Some((a, b)) = range
-            && let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
-        {
-            inside = (a..b).contains(&addr);
-        } else if inside && let Some(v) = line.strip_prefix("Rss:") {
-            return v.trim().trim_end_matches("kB").trim().parse().ok();
-        }
-    }
-    None
-}
-
 /// A handler that goes 40 KiB deep on `ping` and records where its stack is and how much
 /// of that stack is resident right after.
 struct DeepOnPing(parking_lot::Mutex<Option<(usize, Option<u64>)>>);
@@ -1034,7 +1015,7 @@ impl MessageListeners for DeepOnPing {
         }
         std::hint::black_box(&mut deep);
         let here = std::hint::black_box(&deep) as *const _ as usize;
-        *self.0.lock() = Some((here, mapping_rss_kib(here)));
+        *self.0.lock() = Some((here, mapping_resident_kib(here)));
     }
 }
 
@@ -1062,9 +1043,10 @@ fn a_quiet_reader_gives_back_the_stack_its_handler_used() {
     };
     // After one quiet read poll pN-in is back to what a parked thread holds.
     assert!(
-        wait_until(LONG, || mapping_rss_kib(addr).is_some_and(|kib| kib <= 12)),
+        wait_until(LONG, || mapping_resident_kib(addr)
+            .is_some_and(|kib| kib <= 12)),
         "pN-in's stack stayed at {:?} KiB (was {before} KiB in the handler)",
-        mapping_rss_kib(addr)
+        mapping_resident_kib(addr)
     );
     p.disconnect();
     p.wait_for_disconnect();

@@ -212,6 +212,10 @@ pub struct Config {
     pub server_queue_len: usize,
 }
 
+/// Capacity of the server thread's message channel. Senders select on quit while it is
+/// full, which pushes back on peers instead of growing memory (btcd uses small channels).
+pub const SERVER_QUEUE_LEN: usize = 256;
+
 /// What the command line asks for.
 #[derive(Debug)]
 pub enum Command {
@@ -750,7 +754,7 @@ fn build(m: &getopts::Matches, configfile: Option<PathBuf>) -> Result<Config, Co
         rpc_user,
         rpc_pass,
         no_rpc,
-        server_queue_len: crate::server::SERVER_QUEUE_LEN,
+        server_queue_len: SERVER_QUEUE_LEN,
     })
 }
 

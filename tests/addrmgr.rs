@@ -4,7 +4,7 @@
 //! Only documentation and private addresses are stored; nothing is dialed.
 
 use btcnode::addrmgr::{
-    AddrBook, AddrManager, AddrManagerConfig, LoadOutcome, load_peers, peers_file, save_peers,
+    AddrBook, AddrManager, AddrManagerConfig, LoadOutcome, load_peers, save_peers,
 };
 use btcnode::params::Network;
 use btcnode::wire::{AddrV2, NetAddress, ServiceFlag};
@@ -263,7 +263,7 @@ fn sigkill_while_saving_leaves_a_loadable_file() {
         child.kill().expect("SIGKILL");
         let status = child.wait().expect("reap");
         assert!(!status.success(), "round {round}: the child was killed");
-        if peers_file::temp_path(&path).exists() {
+        if btcnode::atomic_file::temp_path(&path).exists() {
             torn_temp_seen += 1;
         }
         let (book, outcome) = load_peers(&path, StdRng::seed_from_u64(1), SystemTime::now());

@@ -139,7 +139,7 @@ pub struct LoopbackNode {
     /// The chain.
     pub chain: std::sync::Arc<parking_lot::RwLock<btcnode::chain::Chain>>,
     /// The sync thread (taken on shutdown).
-    pub sync: Option<btcnode::chain::SyncHandle>,
+    pub sync: Option<btcnode::netsync::SyncHandle>,
     /// Connected peers by id.
     pub peers:
         std::sync::Arc<parking_lot::Mutex<std::collections::HashMap<u64, btcnode::peer::Peer>>>,
@@ -152,8 +152,8 @@ pub struct LoopbackNode {
 impl LoopbackNode {
     /// A node over `chain` whose adjusted clock always reads `wall`.
     pub fn new(chain: btcnode::chain::Chain, wall: std::time::SystemTime) -> LoopbackNode {
-        use btcnode::chain::sync_listeners::{SyncListeners, action_message};
-        use btcnode::chain::{Action, SyncConfig, SyncHandle};
+        use btcnode::netsync::sync_listeners::{SyncListeners, action_message};
+        use btcnode::netsync::{Action, SyncConfig, SyncHandle};
         use std::sync::Arc;
         let chain = Arc::new(parking_lot::RwLock::new(chain));
         let peers: Arc<parking_lot::Mutex<std::collections::HashMap<u64, btcnode::peer::Peer>>> =

@@ -2,8 +2,9 @@
 //! (each action delivered to the other side's handler), with chosen instants instead of sleeps.
 
 use crate::chain_support::{mine, mine_chain, mine_with};
-use btcnode::chain::sync_manager::{BAN_THRESHOLD, DropReason, MAX_UNCONNECTING_HEADERS};
-use btcnode::chain::{Action, Chain, ChainParams, PeerInfo, SyncConfig, SyncManager};
+use btcnode::chain::{Chain, ChainParams};
+use btcnode::netsync::sync_manager::{BAN_THRESHOLD, DropReason, MAX_UNCONNECTING_HEADERS};
+use btcnode::netsync::{Action, PeerInfo, SyncConfig, SyncManager};
 use btcnode::params::Network;
 use btcnode::wire::{BlockHeader, Hash};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -320,7 +321,7 @@ fn chain_sync_serves_getblocks_getdata_and_inv() {
 #[test]
 fn chain_sync_threads_sync_two_chains() {
     use crate::chain_support::threads_named;
-    use btcnode::chain::{SyncHandle, SyncMsg};
+    use btcnode::netsync::{SyncHandle, SyncMsg};
     // Serialised with the other test that starts sync threads, so the count is exact.
     let _serial = crate::peer_support::SERIAL.lock();
     let sync_threads = threads_named("sync");

@@ -27,6 +27,7 @@ use super::addr_book::{
 };
 use super::error::Error;
 use super::known_address::KnownAddress;
+use crate::atomic_file::{self, set_aside};
 use crate::wire::netaddress::BIP155_CJDNS;
 use crate::wire::netaddress_str::{host_port, parse_host_port};
 use crate::wire::{AddrV2, NetAddress, ServiceFlag};
@@ -36,7 +37,7 @@ use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::borrow::Cow;
 use std::fmt;
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -755,71 +756,18 @@ fn place_tried(book: &mut AddrBook, id: u32, bucket: usize) -> Result<(), Error>
     Ok(())
 }
 
-/// Writes `data` to `path` so that a crash at any point leaves the old file or the new one:
-/// temp file in the same directory, fsync, rename over `path`, fsync the directory.
+/// Writes `data` to `path` through the node's one atomic writer ([`crate::atomic_file`]).
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), Error> {
-    let io_err = |op: &'static str, p: &Path| {
-        let p = p.to_path_buf();
-        move |source: io::Error| Error::Io {
-            op,
-            path: p,
-            source,
-        }
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&dir).map_err(io_err("create directory", &dir))?;
-    let tmp = temp_path(path);
-    let written = File::create(&tmp)
-        .map_err(io_err("create", &tmp))
-        .and_then(|mut f| {
-            f.write_all(data).map_err(io_err("write", &tmp))?;
-            f.sync_all().map_err(io_err("fsync", &tmp))
-        })
-        .and_then(|()| fs::rename(&tmp, path).map_err(io_err("rename over", path)));
-    if written.is_err() {
-        // A partial temp file on a full disk would hold on to the space it took.
-        let _ = fs::remove_file(&tmp);
-    }
-    written?;
-    File::open(&dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err("fsync directory", &dir))?;
-    Ok(())
-}
-
-/// The temporary file [`write_atomic`] writes before renaming: `<path>.tmp`.
-pub fn temp_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".tmp");
-    PathBuf::from(s)
+    atomic_file::write_atomic(path, data, None).map_err(|e| Error::Io {
+        op: e.op,
+        path: e.path,
+        source: e.source,
+    })
 }
 
 /// Saves the book to `path` atomically.
 pub fn save_peers(book: &AddrBook, path: &Path) -> Result<(), Error> {
     write_atomic(path, &book.to_json())
-}
-
-/// Renames a bad peers file to `<path>.bad-<unix time>` (with `-N` added if that exists).
-fn set_aside(path: &Path, now: SystemTime) -> io::Result<PathBuf> {
-    let secs = now
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let mut base = path.as_os_str().to_owned();
-    base.push(format!(".bad-{secs}"));
-    let mut target = PathBuf::from(&base);
-    let mut n = 1;
-    while target.exists() {
-        let mut s = base.clone();
-        s.push(format!("-{n}"));
-        target = PathBuf::from(s);
-        n += 1;
-    }
-    fs::rename(path, &target)?;
-    Ok(target)
 }
 
 /// Loads the book from `path`. A missing file gives an empty book; a file that cannot be

@@ -2,8 +2,9 @@
 //! instants and seeded generators.
 
 use super::addr_book::Entry;
-use super::peers_file::{GO_ZERO_TIME_UNIX, temp_path};
+use super::peers_file::GO_ZERO_TIME_UNIX;
 use super::*;
+use crate::atomic_file::temp_path;
 use crate::wire::{AddrV2, NetAddress, ServiceFlag};
 use rand::SeedableRng;
 use rand::rngs::StdRng;

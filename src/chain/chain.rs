@@ -16,7 +16,7 @@ use crate::params::Network;
 use crate::wire::{BlockHeader, Hash};
 use std::collections::HashSet;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// Most headers a `headers` message carries and a getheaders reply holds (btcd
 /// `MaxBlockHeadersPerMsg`).
@@ -92,11 +92,9 @@ pub struct Chain {
     last_added: Option<(Hash, NodeId)>,
 }
 
-/// Seconds since the Unix epoch (0 before it).
+/// Seconds since the Unix epoch (0 before it), signed for header-time arithmetic.
 fn unix_secs(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    i64::try_from(crate::clock::unix_secs(t)).unwrap_or(i64::MAX)
 }
 
 /// Result of accepting one header.

@@ -4,10 +4,10 @@
 
 use serde_json::{Value, json};
 
+use crate::clock::unix_now;
 use crate::config::IpNet;
 use crate::rpc::error::*;
 use crate::rpc::types::{AddNodeCommand, DisconnectTarget, NodeControl};
-use crate::server::banlist::unix_now;
 
 /// The methods this server answers, for `help` and error messages.
 pub const METHODS: &[&str] = &[
@@ -166,7 +166,7 @@ pub fn dispatch(node: &dyn NodeControl, method: &str, params: &[Value]) -> Resul
         "help" => {
             let mut all: Vec<&str> = METHODS
                 .iter()
-                .chain(crate::chain::rpc_json::METHODS)
+                .chain(crate::rpc::chain_json::METHODS)
                 .copied()
                 .collect();
             all.sort_unstable();

@@ -4,6 +4,7 @@
 //! `rpc` (accept) and `rpc-N` (workers), and calls the node through [`NodeControl`]. Method
 //! names and result shapes are bitcoind's. btcd counterparts: `rpcserver.go` and `cmd/btcctl`.
 
+pub mod chain_json;
 pub mod ctl;
 pub mod dispatch;
 pub mod error;
@@ -19,7 +20,7 @@ pub use types::{
     NetworkInfo, NodeAddress, NodeControl, PeerInfo,
 };
 
-use crate::server::atomic_file;
+use crate::atomic_file;
 
 /// The user name in a cookie file (bitcoind's `COOKIEAUTH_USER`).
 pub const COOKIE_USER: &str = "__cookie__";
@@ -36,11 +37,9 @@ pub fn write_cookie(path: &Path) -> Result<(String, String), Error> {
         .map(|_| format!("{:02x}", rng.random::<u8>()))
         .collect();
     let line = format!("{COOKIE_USER}:{secret}");
-    atomic_file::write_atomic(path, line.as_bytes(), Some(0o600)).map_err(|source| {
-        Error::Cookie {
-            path: path.to_path_buf(),
-            source,
-        }
+    atomic_file::write_atomic(path, line.as_bytes(), Some(0o600)).map_err(|e| Error::Cookie {
+        path: path.to_path_buf(),
+        source: e.into(),
     })?;
     Ok((COOKIE_USER.to_string(), secret))
 }

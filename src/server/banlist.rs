@@ -9,23 +9,15 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::atomic_file;
 use crate::config::IpNet;
-use crate::server::atomic_file;
 
 /// Version of the `banlist.json` format written here.
 pub const BANLIST_VERSION: u32 = 1;
-
-/// The current wall-clock time in Unix seconds (0 if the clock is before 1970).
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
 
 /// One ban, as stored and as `listbanned` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,7 +97,7 @@ impl BanList {
                 list.sweep(now);
                 log::info!("loaded {} bans from {}", list.bans.len(), path.display());
             }
-            Err(e) => match atomic_file::set_aside(path, now) {
+            Err(e) => match atomic_file::set_aside(path, crate::clock::from_unix_secs(now)) {
                 Ok(dest) => log::warn!(
                     "ban list {} is invalid ({e}); moved to {} and starting empty",
                     path.display(),
@@ -209,7 +201,7 @@ impl BanList {
         };
         let result = serde_json::to_vec_pretty(&file)
             .map_err(std::io::Error::other)
-            .and_then(|data| atomic_file::write_atomic(path, &data, None));
+            .and_then(|data| atomic_file::write_atomic(path, &data, None).map_err(Into::into));
         if let Err(e) = result {
             log::warn!("cannot save ban list {}: {e}", path.display());
         }

@@ -8,10 +8,10 @@ use std::time::Instant;
 
 use crossbeam_channel::{Sender, bounded};
 
+use crate::clock::unix_now;
 use crate::config::{Config, IpNet};
 use crate::rpc::error::*;
 use crate::rpc::types::*;
-use crate::server::banlist::unix_now;
 use crate::server::{CONTROL_TIMEOUT, ServerMsg, ServerState, Shutdown};
 
 /// The RPC layer's handle on the server.
@@ -223,10 +223,7 @@ impl NodeControl for ServerControl {
         NetTotals {
             totalbytesrecv: recv,
             totalbytessent: sent,
-            timemillis: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0),
+            timemillis: crate::clock::unix_millis(std::time::SystemTime::now()),
         }
     }
 
@@ -250,7 +247,7 @@ impl NodeControl for ServerControl {
         params: &[serde_json::Value],
     ) -> Option<Result<serde_json::Value, RpcError>> {
         let chain = self.chain.as_ref()?;
-        crate::chain::rpc_json::dispatch(
+        crate::rpc::chain_json::dispatch(
             &chain.read(),
             method,
             params,

@@ -28,7 +28,6 @@
 //! the main thread stops the RPC server, removes the cookie and exits 0.
 
 pub mod addr_relay;
-pub mod atomic_file;
 pub mod banlist;
 pub mod control;
 pub mod error;
@@ -62,10 +61,6 @@ pub use state::{PeerEntry, ServerState};
 /// Services we advertise: none of the block-serving bits, since this node keeps no blocks
 /// (btcd's `defaultServices` minus `SFNodeNetwork` and `SFNodeBloom`).
 pub const LOCAL_SERVICES: u64 = 0;
-
-/// Capacity of the server thread's message channel. Senders select on quit while it is
-/// full, which pushes back on peers instead of growing memory (btcd uses small channels).
-pub const SERVER_QUEUE_LEN: usize = 256;
 
 /// Capacity of the reaper's channel; beyond it the server keeps done peers and retries.
 pub const REAPER_QUEUE_LEN: usize = 256;
@@ -527,7 +522,7 @@ fn server_handler(
                 hand_to_reaper(&mut state, &reap_tx);
             }
             recv(ticker) -> _ => {
-                state.banlist.sweep(banlist::unix_now());
+                state.banlist.sweep(crate::clock::unix_now());
                 state.advertise_local(Instant::now());
             }
             recv(quit) -> _ => break, // stop requested

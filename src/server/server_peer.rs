@@ -7,16 +7,16 @@
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::{Receiver, Sender, select};
 use parking_lot::Mutex;
 
 use crate::addrmgr::AddrManager;
-use crate::chain::SyncMsg;
-use crate::chain::sync_listeners::peer_info;
 use crate::config::Config;
 use crate::connmgr::DynamicBanScore;
+use crate::netsync::SyncMsg;
+use crate::netsync::sync_listeners::peer_info;
 use crate::peer::{LruSet, MessageListeners, Peer};
 use crate::server::ServerMsg;
 use crate::server::addr_relay::{ADDR_RELAY_MAX_AGE, ADDR_RELAY_MAX_COUNT, AddrTokenBucket};
@@ -184,10 +184,6 @@ pub struct ServerPeer {
     pub state: Mutex<ServerPeerState>,
 }
 
-fn unix_secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
 fn push_recent(q: &mut VecDeque<(String, SystemTime)>, cmd: String) {
     if q.len() == RECENT_MESSAGES {
         q.pop_front();
@@ -301,7 +297,7 @@ impl ServerPeer {
             return;
         }
         let now = Instant::now();
-        let now_unix = unix_secs(SystemTime::now());
+        let now_unix = crate::clock::unix_now();
         let mut accepted = Vec::with_capacity(list.len());
         {
             let mut s = self.state.lock();
@@ -536,7 +532,7 @@ impl MessageListeners for ServerPeer {
             p.add_known_inventory(*iv);
         }
         if let Some(m) =
-            crate::chain::sync_listeners::sync_msg_from_wire(p.id(), &Message::Inv(msg.clone()))
+            crate::netsync::sync_listeners::sync_msg_from_wire(p.id(), &Message::Inv(msg.clone()))
         {
             self.ctx.to_sync(m);
         }

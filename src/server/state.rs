@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime};
 
 use parking_lot::Mutex;
 
@@ -17,7 +17,7 @@ use crate::peer::Peer;
 use crate::rpc::error::*;
 use crate::rpc::{AddNodeCommand, DisconnectTarget, NodeAddress, PeerInfo, RpcError};
 use crate::server::addr_relay::{group_key, relay_targets};
-use crate::server::banlist::{self, BanList};
+use crate::server::banlist::BanList;
 use crate::server::server_peer::ServerPeer;
 use crate::wire::{Message, MsgPing, NetAddress};
 
@@ -68,8 +68,7 @@ pub struct ServerState {
 }
 
 fn secs(t: Option<SystemTime>) -> u64 {
-    t.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs())
+    t.map_or(0, crate::clock::unix_secs)
 }
 
 fn peer_ip(p: &Peer) -> Option<IpAddr> {
@@ -88,7 +87,7 @@ impl ServerState {
     /// The state at start: bans loaded from disk.
     pub fn new(config: Arc<Config>, addrmgr: Arc<AddrManager>) -> ServerState {
         use rand::RngExt;
-        let banlist = BanList::load(&config.banlist_file(), banlist::unix_now());
+        let banlist = BanList::load(&config.banlist_file(), crate::clock::unix_now());
         ServerState {
             config,
             banlist,
@@ -125,7 +124,7 @@ impl ServerState {
         };
         if let Some(ip) = ip
             && !whitelisted
-            && self.banlist.is_banned(ip, banlist::unix_now())
+            && self.banlist.is_banned(ip, crate::clock::unix_now())
         {
             refuse("banned");
             drop(stream);
@@ -250,7 +249,7 @@ impl ServerState {
         if self.config.no_banning || self.config.is_whitelisted(ip) {
             return;
         }
-        let now = banlist::unix_now();
+        let now = crate::clock::unix_now();
         self.banlist
             .ban_ip(ip, now, self.config.ban_duration, reason);
         log::info!("banned {ip} for {:?}: {reason}", self.config.ban_duration);
@@ -282,7 +281,7 @@ impl ServerState {
         if candidates.is_empty() {
             return;
         }
-        let day = banlist::unix_now() / 86400;
+        let day = crate::clock::unix_now() / 86400;
         let mut per_peer: BTreeMap<u64, Vec<NetAddress>> = BTreeMap::new();
         for a in addrs {
             for id in relay_targets(&a.to_string(), &candidates, self.relay_secret, day) {

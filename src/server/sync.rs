@@ -11,10 +11,11 @@ use std::time::{Duration, SystemTime};
 use crossbeam_channel::{Receiver, Sender, bounded, select};
 use parking_lot::RwLock;
 
-use crate::chain::sync_handler::SYNC_TICK_INTERVAL;
-use crate::chain::sync_listeners::action_message;
-use crate::chain::{Action, Chain, SyncConfig, SyncHandle};
+use crate::chain::Chain;
 use crate::config::Config;
+use crate::netsync::sync_handler::SYNC_TICK_INTERVAL;
+use crate::netsync::sync_listeners::action_message;
+use crate::netsync::{Action, SyncConfig, SyncHandle};
 use crate::peer::Peer;
 use crate::server::server_peer::ServerPeer;
 use crate::server::{CONTROL_TIMEOUT, ServerMsg, ServerState};

@@ -7,8 +7,8 @@
 //! of `server.go` (`OnGetHeaders`, `OnGetBlocks`); anti-DoS as Bitcoin Core's
 //! `net_processing.cpp` (`MAX_UNCONNECTING_HEADERS`, `sendheaders` announcements).
 
-use super::chain::{Chain, MAX_BLOCK_HEADERS_PER_MSG, MAX_BLOCKS_PER_MSG};
-use super::error::Error;
+use crate::chain::Error;
+use crate::chain::{Chain, MAX_BLOCK_HEADERS_PER_MSG, MAX_BLOCKS_PER_MSG};
 use crate::wire::{BlockHeader, Hash};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};

@@ -5,8 +5,8 @@
 //! when its quit sender is dropped or every message sender is gone, and is joined by
 //! [`SyncHandle::stop`]. btcd counterpart: `netsync.SyncManager.blockHandler`.
 
-use super::chain::Chain;
 use super::sync_manager::{Action, PeerId, PeerInfo, SyncConfig, SyncManager};
+use crate::chain::Chain;
 use crate::thread::spawn_service_thread;
 use crate::wire::{BlockHeader, Hash};
 use crossbeam_channel::{Receiver, Sender, bounded, select, tick};

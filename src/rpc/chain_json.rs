@@ -5,8 +5,8 @@
 //! `handleGetBestBlockHash`, `handleGetBlockHeader`, `handleGetBlockChainInfo` in
 //! `rpcserver.go`.
 
-use super::chain::{Chain, HeaderInfo};
-use super::pow::{self, compact_to_target};
+use crate::chain::pow::{self, compact_to_target};
+use crate::chain::{Chain, HeaderInfo};
 use crate::params::Network;
 use crate::rpc::RpcError;
 use crate::wire::Hash;

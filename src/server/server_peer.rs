@@ -184,6 +184,14 @@ pub struct ServerPeer {
     pub state: Mutex<ServerPeerState>,
 }
 
+/// The transient ban score a `getdata` of `entries` entries adds. btcd: a large getdata costs
+/// us work, so it scores in proportion, and a full one (50,000 entries) adds 99, one short of
+/// a ban on its own.
+fn getdata_score(entries: usize) -> u32 {
+    let length = u32::try_from(entries).unwrap_or(u32::MAX);
+    length.saturating_mul(99) / crate::wire::msg_inv::MAX_INV_PER_MSG as u32
+}
+
 fn push_recent(q: &mut VecDeque<(String, SystemTime)>, cmd: String) {
     if q.len() == RECENT_MESSAGES {
         q.pop_front();
@@ -480,11 +488,7 @@ impl MessageListeners for ServerPeer {
     }
 
     fn on_get_data(&self, p: &Peer, msg: &MsgGetData) {
-        // btcd: a large getdata costs us work, so it raises the transient score in
-        // proportion (a full one, 50,000 entries, adds 99).
-        let length = u32::try_from(msg.inv_list.len()).unwrap_or(u32::MAX);
-        let score = length.saturating_mul(99) / crate::wire::msg_inv::MAX_INV_PER_MSG as u32;
-        if self.add_ban_score(p, 0, score, "getdata") {
+        if self.add_ban_score(p, 0, getdata_score(msg.inv_list.len()), "getdata") {
             return;
         }
         // No blocks or transactions are kept yet: everything asked for is not found.
@@ -620,8 +624,13 @@ mod tests {
 
     #[test]
     fn full_getdata_scores_99() {
-        let n = crate::wire::msg_inv::MAX_INV_PER_MSG as u32;
-        assert_eq!(n * 99 / n, 99);
-        assert_eq!(1000u32 * 99 / n, 1);
+        let n = crate::wire::msg_inv::MAX_INV_PER_MSG;
+        assert_eq!(getdata_score(n), 99);
+        assert_eq!(getdata_score(1000), 1);
+        assert_eq!(getdata_score(999), 1);
+        assert_eq!(getdata_score(505), 0);
+        assert_eq!(getdata_score(0), 0);
+        // More than the wire allows cannot overflow into a small score.
+        assert_eq!(getdata_score(usize::MAX), u32::MAX / n as u32);
     }
 }

@@ -30,9 +30,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get update -qq || true
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
     [ "$had_policy" -eq 1 ] || $sudo rm -f "$policy"
-    # Debian's packages start the system tor and danted where they can; the tests use their own.
-    $sudo pkill -x tor 2>/dev/null || true
-    $sudo pkill -x danted 2>/dev/null || true
+    # policy-rc.d above kept the packages from starting the system tor and danted; nothing
+    # is stopped by name, since a user's own tor may be running.
 fi
 
 # python-bitcoinlib (PyPI): an independent wire implementation for the chain interop test

@@ -9,14 +9,9 @@ use btcnode::wire::{BlockHeader, Hash};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// The `shared/` folder: `CARGO_MANIFEST_DIR/../shared`, else `/work/shared`.
+/// The test-data folder, found by the one lookup in `support`.
 pub fn shared_dir() -> PathBuf {
-    let beside = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if beside.is_dir() {
-        beside
-    } else {
-        PathBuf::from("/work/shared")
-    }
+    crate::support::shared_dir()
 }
 
 /// Regtest's bits (its proof-of-work limit): about one nonce in two succeeds.

@@ -2,18 +2,15 @@
 
 use std::path::PathBuf;
 
-/// The `shared/` folder beside the repository (test data and vectors): `$BTCNODE_SHARED`
-/// if set, else `../shared` beside the crate, else `/work/shared` (worktrees live deeper).
+/// The folder holding other projects' test data (laid out like `../shared`: `vectors/`,
+/// `data/`): `$BTCNODE_TESTDATA` if set (`.ci/run` sets it), else `../shared` beside the
+/// crate. No machine's absolute path is assumed.
 #[allow(dead_code)]
 pub fn shared_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("BTCNODE_SHARED") {
+    if let Some(dir) = std::env::var_os("BTCNODE_TESTDATA") {
         return PathBuf::from(dir);
     }
-    let beside = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if beside.is_dir() {
-        return beside;
-    }
-    PathBuf::from("/work/shared")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared")
 }
 
 /// Polls `count` for up to two seconds until it returns `want`, and returns the last value.

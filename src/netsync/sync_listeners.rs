@@ -93,7 +93,9 @@ pub fn action_message(action: &Action) -> Option<(PeerId, Message)> {
             }),
         )),
         Action::SendHeaders { peer } => Some((*peer, Message::SendHeaders)),
-        Action::Misbehaving { .. } | Action::Disconnect { .. } => None,
+        Action::Misbehaving { .. } | Action::Disconnect { .. } | Action::NovelHeaders { .. } => {
+            None
+        }
     }
 }
 

@@ -121,6 +121,12 @@ pub enum Action {
         /// Why, for the log.
         reason: String,
     },
+    /// The peer sent headers that extended our best chain (inbound eviction protects the
+    /// peers that did so most recently, as Core's `m_last_block_time`).
+    NovelHeaders {
+        /// Who.
+        peer: PeerId,
+    },
     /// Disconnect the peer.
     Disconnect {
         /// Whom.
@@ -278,6 +284,9 @@ impl SyncManager {
                     if let Some((hash, _)) = outcome.last {
                         state.best_known = Some(hash);
                     }
+                }
+                if outcome.new_tip.is_some() {
+                    actions.push(Action::NovelHeaders { peer });
                 }
                 self.progress_count += outcome.connected;
                 self.log_progress(chain, now, adjusted_time);

@@ -68,6 +68,14 @@ pub enum DisconnectReason {
     },
     /// The peer could not be started (socket options, thread creation).
     Setup(String),
+    /// Inbound was full and a new inbound peer arrived: this one was the youngest of the
+    /// netgroup with the most evictable peers (Core's `AttemptToEvictConnection`).
+    Evicted {
+        /// Its netgroup.
+        group: String,
+        /// Evictable peers in that netgroup, itself included.
+        group_peers: usize,
+    },
 }
 
 impl fmt::Display for DisconnectReason {
@@ -114,6 +122,10 @@ impl fmt::Display for DisconnectReason {
             }
             DisconnectReason::Panicked { thread } => write!(f, "thread {thread} panicked"),
             DisconnectReason::Setup(e) => write!(f, "peer setup failed: {e}"),
+            DisconnectReason::Evicted { group, group_peers } => write!(
+                f,
+                "evicted for a new inbound peer: youngest of {group_peers} evictable peers in netgroup {group}"
+            ),
         }
     }
 }

@@ -173,6 +173,8 @@ pub struct StatsSnap {
     pub last_ping_time: Option<SystemTime>,
     /// Round trip of the last answered ping.
     pub last_ping_latency: Option<Duration>,
+    /// Lowest round trip of any answered ping.
+    pub min_ping_latency: Option<Duration>,
     /// Whether the remote signals segwit.
     pub witness_enabled: bool,
     /// Whether the remote asked for `headers` announcements (`sendheaders`).
@@ -545,6 +547,7 @@ impl Peer {
             last_ping_nonce: s.ping.last_nonce(),
             last_ping_time: s.ping.last_ping_at().and_then(to_system),
             last_ping_latency: s.ping.last_latency(),
+            min_ping_latency: s.ping.min_latency(),
             witness_enabled: f.witness_enabled,
             send_headers_preferred: f.send_headers_preferred,
             wants_addrv2: f.wants_addrv2,

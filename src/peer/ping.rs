@@ -23,6 +23,7 @@ pub struct PingState {
     last_nonce: u64,
     last_ping_at: Option<Instant>,
     last_latency: Option<Duration>,
+    min_latency: Option<Duration>,
 }
 
 impl PingState {
@@ -34,6 +35,7 @@ impl PingState {
             last_nonce: 0,
             last_ping_at: None,
             last_latency: None,
+            min_latency: None,
         }
     }
 
@@ -72,6 +74,7 @@ impl PingState {
         let sent = self.last_ping_at?;
         let latency = now.saturating_duration_since(sent);
         self.last_latency = Some(latency);
+        self.min_latency = Some(self.min_latency.map_or(latency, |m| m.min(latency)));
         self.last_nonce = 0;
         Some(latency)
     }
@@ -89,6 +92,12 @@ impl PingState {
     /// Latency measured from the last matching pong.
     pub fn last_latency(&self) -> Option<Duration> {
         self.last_latency
+    }
+
+    /// The lowest latency measured (Core's `m_min_ping_time`, which inbound eviction
+    /// protects: a low round trip is hard to fake from far away).
+    pub fn min_latency(&self) -> Option<Duration> {
+        self.min_latency
     }
 }
 
@@ -129,6 +138,7 @@ mod tests {
         );
         assert_eq!(p.last_nonce(), 0);
         assert_eq!(p.last_latency(), Some(Duration::from_millis(7)));
+        assert_eq!(p.min_latency(), Some(Duration::from_millis(7)));
         // A repeated pong no longer matches.
         assert_eq!(p.on_pong(42, 70016, t0 + Duration::from_millis(9)), None);
     }

@@ -51,6 +51,12 @@ pub struct PeerInfo {
     pub connection_type: String,
     /// Whether the peer is whitelisted.
     pub whitelisted: bool,
+    /// Inbound peers: why eviction spares it (`protected: netgroup|ping|headers|uptime|
+    /// network|whitelist`) or `candidate`. No other node explains this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eviction: Option<String>,
+    /// Whether this is the peer a new inbound peer would evict now.
+    pub next_eviction: bool,
     /// Addresses from this peer that were processed (Core's `addr_processed`).
     pub addr_processed: u64,
     /// Addresses from this peer dropped by the rate limit (Core's `addr_rate_limited`).

@@ -6,7 +6,6 @@
 //! `pN-in` threads use them.
 
 use std::hash::{Hash, Hasher};
-use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 /// Core's `MAX_ADDR_RATE_PER_SECOND`: addresses per second a peer may send us on average.
@@ -79,30 +78,6 @@ impl AddrTokenBucket {
     }
 }
 
-/// The group an address belongs to for the one-outbound-per-group rule: the /16 of an IPv4
-/// address (and of the IPv4 inside a mapped IPv6 one), the /32 of an IPv6 address, the host
-/// name otherwise. btcd counterpart: `addrmgr.GroupKey` (simplified).
-pub fn group_key(ip: IpAddr) -> String {
-    match crate::config::canonical_ip(ip) {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            if v4.is_loopback() || v4.is_private() || v4.is_unspecified() {
-                // btcd puts every unroutable address in one group; loopback nets (tests,
-                // local-net.sh) must still get several peers, so each host is its own group.
-                return format!("local:{v4}");
-            }
-            format!("{}.{}.0.0/16", o[0], o[1])
-        }
-        IpAddr::V6(v6) => {
-            if v6.is_loopback() || v6.is_unspecified() {
-                return format!("local:{v6}");
-            }
-            let s = v6.segments();
-            format!("{:x}:{:x}::/32", s[0], s[1])
-        }
-    }
-}
-
 /// Chooses up to [`ADDR_RELAY_FANOUT`] of `candidates` (peer ids) to forward the address
 /// `key` to. The choice is keyed by a per-node secret and the current day, so it is stable
 /// for a day (a peer repeating an address cannot make it spray) and unpredictable to others.
@@ -148,16 +123,6 @@ mod tests {
         b.on_getaddr_sent();
         let taken = (0..1500).filter(|_| b.take(t0)).count();
         assert_eq!(taken, 1001);
-    }
-
-    #[test]
-    fn groups_are_slash_16() {
-        let g = |s: &str| group_key(s.parse().unwrap());
-        assert_eq!(g("8.8.4.4"), g("8.8.200.1"));
-        assert_ne!(g("8.8.4.4"), g("8.9.4.4"));
-        assert_eq!(g("::ffff:8.8.1.1"), g("8.8.2.2"));
-        assert_eq!(g("2001:db8:1::1"), g("2001:db8:2::1"));
-        assert_ne!(g("127.0.0.1"), g("127.0.0.2"));
     }
 
     #[test]

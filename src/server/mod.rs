@@ -28,9 +28,11 @@
 //! the main thread stops the RPC server, removes the cookie and exits 0.
 
 pub mod addr_relay;
+pub mod admission;
 pub mod banlist;
 pub mod control;
 pub mod error;
+pub mod eviction;
 pub mod server_peer;
 pub mod state;
 pub mod sync;
@@ -52,11 +54,17 @@ use crate::socks::{Dialer, Proxy, RoutingConfig};
 use crate::thread::spawn_service_thread;
 use crate::wire::{NetAddress, ServiceFlag};
 
+pub use admission::Admission;
 pub use banlist::{BanEntry, BanList};
 pub use control::ServerControl;
 pub use error::Error;
 pub use server_peer::{PeerContext, ServerPeer};
 pub use state::{PeerEntry, ServerState};
+
+/// Inbound sockets the connection manager accepts beyond `--maxpeers`: a full node must
+/// still see a newcomer to evict for it (Core accepts, then evicts or closes), and evicted
+/// peers hold their socket until the reaper has joined them.
+pub const INBOUND_EVICTION_HEADROOM: usize = 16;
 
 /// Services we advertise: none of the block-serving bits, since this node keeps no blocks
 /// (btcd's `defaultServices` minus `SFNodeNetwork` and `SFNodeBloom`).
@@ -264,7 +272,10 @@ impl Server {
             tor_isolation: config.tor_isolation,
         });
         let mut cm_cfg = connmgr::Config::new(connmgr::dial_fn(dialer.clone(), DIAL_TIMEOUT));
-        cm_cfg.max_inbound = config.max_peers;
+        // The server decides which inbound peers stay (admission and eviction); the
+        // connection manager's cap only bounds sockets, with room for the newcomers that
+        // ask for an eviction and the evicted peers not yet reaped.
+        cm_cfg.max_inbound = config.max_peers + INBOUND_EVICTION_HEADROOM;
         let new_entry = {
             let (ctx, peer_cfg) = (ctx.clone(), peer_cfg.clone());
             move |inbound: bool, addr: String, ip: Option<IpAddr>, persistent: bool| {
@@ -333,7 +344,8 @@ impl Server {
                     let ka = addrmgr.get_address()?;
                     let na = *ka.net_address();
                     let Some(sa) = na.socket_addr() else { continue };
-                    if groups.lock().contains(&addr_relay::group_key(sa.ip())) {
+                    let group = crate::addrmgr::group_key(&na.addr);
+                    if Admission::group_limited(&group) && groups.lock().contains(&group) {
                         continue;
                     }
                     if tries < 30
@@ -355,6 +367,7 @@ impl Server {
         } else {
             cm_cfg.target_outbound = 0;
         }
+        state.target_outbound = cm_cfg.target_outbound as usize;
         let cm = Arc::new(
             ConnManager::start(cm_cfg, listeners).map_err(|e| Error::Spawn {
                 name: "connmgr".into(),

@@ -73,6 +73,9 @@ pub struct ServerPeerState {
     pub recent_recv: VecDeque<(String, SystemTime)>,
     /// The last messages sent: command and time.
     pub recent_sent: VecDeque<(String, SystemTime)>,
+    /// When it last sent headers that extended our best chain (Core's `m_last_block_time`,
+    /// which inbound eviction protects).
+    pub last_block_time: Option<SystemTime>,
 }
 
 impl ServerPeerState {
@@ -90,6 +93,7 @@ impl ServerPeerState {
             next_local_addr_at: None,
             recent_recv: VecDeque::with_capacity(RECENT_MESSAGES),
             recent_sent: VecDeque::with_capacity(RECENT_MESSAGES),
+            last_block_time: None,
         }
     }
 }

@@ -11,15 +11,21 @@ use std::time::{Instant, SystemTime};
 use parking_lot::Mutex;
 
 use crate::addrmgr::AddrManager;
+use crate::addrmgr::group_key;
 use crate::config::{Config, IpNet, canonical_ip};
 use crate::connmgr::{ConnManager, ConnReq, InboundSlot};
+use crate::peer::DisconnectReason;
 use crate::peer::Peer;
 use crate::rpc::error::*;
 use crate::rpc::{AddNodeCommand, DisconnectTarget, NodeAddress, PeerInfo, RpcError};
-use crate::server::addr_relay::{group_key, relay_targets};
+use crate::server::addr_relay::relay_targets;
+use crate::server::admission::{Admission, Decision, NewConnection, PeerCounts};
 use crate::server::banlist::BanList;
+use crate::server::eviction::{
+    EvictionCandidate, EvictionNetwork, EvictionPlan, EvictionStatus, select_node_to_evict,
+};
 use crate::server::server_peer::ServerPeer;
-use crate::wire::{Message, MsgPing, NetAddress};
+use crate::wire::{AddrV2, Message, MsgPing, NetAddress};
 
 /// What the server keeps about one connected peer (btcd's `serverPeer` as seen from
 /// `peerState`).
@@ -65,6 +71,19 @@ pub struct ServerState {
     pub relay_secret: u64,
     /// Peers disconnected and waiting to be handed to the reaper.
     pub to_reap: Vec<Peer>,
+    /// Automatic outbound connections the connection manager keeps (0 with `--connect`):
+    /// the slots inbound peers may never take.
+    pub target_outbound: usize,
+    /// Request ids of `addnode onetry` dials: manual, so admitted like `--addpeer`.
+    pub onetry_reqs: HashSet<u64>,
+    /// Secret key of the keyed netgroups eviction protects (Core's `nKeyedNetGroup`), so
+    /// nobody can choose addresses whose groups will be protected.
+    pub netgroup_key: std::hash::RandomState,
+}
+
+/// The netgroup of `ip`: addrmgr's `group_key`, as btcd's server uses it.
+pub fn ip_group(ip: IpAddr) -> String {
+    group_key(&AddrV2::from_ip(ip))
 }
 
 fn secs(t: Option<SystemTime>) -> u64 {
@@ -101,6 +120,9 @@ impl ServerState {
             outbound_groups: Arc::new(Mutex::new(HashSet::new())),
             relay_secret: rand::rng().random(),
             to_reap: Vec::new(),
+            target_outbound: crate::connmgr::DEFAULT_TARGET_OUTBOUND as usize,
+            onetry_reqs: HashSet::new(),
+            netgroup_key: std::hash::RandomState::new(),
         }
     }
 
@@ -109,47 +131,154 @@ impl ServerState {
         self.peers.values().filter(|e| e.ready).count()
     }
 
-    /// Admits a new connection (btcd's `handleAddPeerMsg`): refuses banned hosts (before any
-    /// handshake work), enforces max peers and one automatic outbound peer per group, then
-    /// starts the peer on `stream`.
+    /// The slot rules as they stand: `--maxpeers`, the outbound target and the manual peers.
+    pub fn admission(&self) -> Admission {
+        Admission {
+            max_peers: self.config.max_peers,
+            target_outbound: self.target_outbound,
+            manual: self.added_nodes.len(),
+        }
+    }
+
+    /// Inbound peers and automatic outbound peers, not counting those already leaving.
+    fn counts(&self) -> PeerCounts {
+        let mut c = PeerCounts::default();
+        for e in self.peers.values() {
+            if e.peer.disconnect_reason().is_some() {
+                continue;
+            }
+            if e.peer.inbound() {
+                c.inbound += 1;
+            } else if e.group.is_some() {
+                c.auto_outbound += 1;
+            }
+        }
+        c
+    }
+
+    /// The inbound peers eviction may consider (Core's `AttemptToEvictConnection`: inbound,
+    /// not already disconnecting), as candidates.
+    fn eviction_candidates(&self) -> Vec<EvictionCandidate> {
+        use std::hash::BuildHasher;
+        self.peers
+            .values()
+            .filter(|e| e.peer.inbound() && e.peer.disconnect_reason().is_none())
+            .map(|e| {
+                let s = e.peer.stats();
+                let ip = peer_ip(&e.peer);
+                let group = ip.map(ip_group).unwrap_or_default();
+                let last_block_time = e.sp.state.lock().last_block_time;
+                EvictionCandidate {
+                    id: s.id,
+                    connected: secs(s.conn_time),
+                    min_ping: s.min_ping_latency,
+                    last_block_time: last_block_time.map(crate::clock::unix_secs),
+                    last_tx_time: None,
+                    keyed_netgroup: self.netgroup_key.hash_one(&group),
+                    network: EvictionNetwork::Ip,
+                    is_local: ip.is_some_and(|i| i.is_loopback()),
+                    noban: e.sp.whitelisted,
+                }
+            })
+            .collect()
+    }
+
+    /// Each inbound peer's standing and who would be evicted next.
+    pub fn eviction_plan(&self) -> EvictionPlan {
+        select_node_to_evict(&self.eviction_candidates())
+    }
+
+    /// Core's `AttemptToEvictConnection`: disconnects the inbound peer the eviction rules
+    /// pick; false when every inbound peer is protected.
+    fn evict_inbound(&mut self) -> bool {
+        let cands = self.eviction_candidates();
+        let plan = select_node_to_evict(&cands);
+        let Some(id) = plan.evict else {
+            return false;
+        };
+        let Some(victim) = cands.iter().find(|c| c.id == id) else {
+            return false;
+        };
+        let group_peers = plan
+            .status
+            .iter()
+            .filter(|(i, s)| {
+                *s == EvictionStatus::Candidate
+                    && cands
+                        .iter()
+                        .any(|c| c.id == *i && c.keyed_netgroup == victim.keyed_netgroup)
+            })
+            .count();
+        let Some(e) = self.peers.get(&id) else {
+            return false;
+        };
+        let group = peer_ip(&e.peer).map(ip_group).unwrap_or_default();
+        let reason = DisconnectReason::Evicted { group, group_peers };
+        log::info!("evicting {}: {reason}", e.peer);
+        e.peer.disconnect_with(reason);
+        true
+    }
+
+    /// Admits a new connection (btcd's `handleAddPeerMsg`, with Core's slot rules, see
+    /// [`Admission`]): refuses banned hosts (before any handshake work), keeps the outbound
+    /// slots and one automatic outbound peer per group, evicts an inbound peer when inbound
+    /// is full, then starts the peer on `stream`.
     pub fn add_peer(&mut self, mut entry: PeerEntry, stream: std::net::TcpStream) {
         let peer = entry.peer.clone();
         let ip = stream.peer_addr().ok().map(|a| canonical_ip(a.ip()));
         let whitelisted = entry.sp.whitelisted;
+        let banned = ip.is_some_and(|ip| self.banlist.is_banned(ip, crate::clock::unix_now()));
+        let manual = entry.sp.persistent
+            || entry
+                .conn_req
+                .as_ref()
+                .is_some_and(|r| self.onetry_reqs.remove(&r.id));
+        let group = ip.map(ip_group);
+        let new = if peer.inbound() {
+            NewConnection::Inbound {
+                whitelisted,
+                banned,
+            }
+        } else if manual {
+            NewConnection::Manual
+        } else {
+            let g = group.clone().unwrap_or_default();
+            let taken = self.peers.values().any(|e| e.group.as_ref() == Some(&g));
+            NewConnection::AutoOutbound {
+                group: g,
+                group_taken: taken,
+                banned: banned && !whitelisted,
+            }
+        };
         let refuse = |why: &str| {
             log::info!(
                 "refusing {peer} ({}): {why}",
                 ip.map(|i| i.to_string()).unwrap_or_default()
             );
         };
-        if let Some(ip) = ip
-            && !whitelisted
-            && self.banlist.is_banned(ip, crate::clock::unix_now())
+        let admitted = match self.admission().decide(&new, self.counts()) {
+            Decision::Admit => true,
+            Decision::EvictFirst => {
+                let evicted = self.evict_inbound();
+                if !evicted {
+                    refuse("inbound full and every inbound peer is protected from eviction");
+                }
+                evicted
+            }
+            Decision::Refuse(why) => {
+                refuse(&why.to_string());
+                false
+            }
+        };
+        if !admitted {
+            drop(stream);
+            self.release_request(&entry);
+            return;
+        }
+        if matches!(new, NewConnection::AutoOutbound { .. })
+            && let Some(g) = &group
         {
-            refuse("banned");
-            drop(stream);
-            self.release_request(&entry);
-            return;
-        }
-        if !whitelisted && self.peers.len() >= self.config.max_peers {
-            refuse("max peers reached");
-            drop(stream);
-            self.release_request(&entry);
-            return;
-        }
-        if !peer.inbound() && !entry.sp.persistent {
-            let group = ip.map(group_key);
-            if let Some(g) = &group
-                && self.peers.values().any(|e| e.group.as_ref() == Some(g))
-            {
-                refuse("already have an outbound peer in its group");
-                drop(stream);
-                self.release_request(&entry);
-                return;
-            }
-            if let Some(g) = &group {
-                self.outbound_groups.lock().insert(g.clone());
-            }
+            self.outbound_groups.lock().insert(g.clone());
             entry.group = group;
         }
         if let Err(e) = peer.associate_connection(stream) {
@@ -307,6 +436,7 @@ impl ServerState {
 
     /// `getpeerinfo`: the peers that completed the handshake.
     pub fn peer_info(&self) -> Vec<PeerInfo> {
+        let plan = self.eviction_plan();
         self.peers
             .values()
             .filter(|e| e.ready)
@@ -344,6 +474,12 @@ impl ServerState {
                     addr_processed: st.addr_processed,
                     addr_rate_limited: st.addr_rate_limited,
                     handshake_complete: e.ready,
+                    eviction: plan
+                        .status
+                        .iter()
+                        .find(|(id, _)| *id == s.id)
+                        .map(|(_, st)| st.label().to_string()),
+                    next_eviction: plan.evict == Some(s.id),
                 }
             })
             .collect()
@@ -425,10 +561,14 @@ impl ServerState {
                 log::info!("removed persistent peer {addr}");
                 Ok(())
             }
-            AddNodeCommand::OneTry => cm
-                .connect(ConnReq::new(target, false))
-                .map(|_| ())
-                .map_err(|e| RpcError::new(RPC_MISC_ERROR, e.to_string())),
+            AddNodeCommand::OneTry => {
+                let id = cm
+                    .connect(ConnReq::new(target, false))
+                    .map_err(|e| RpcError::new(RPC_MISC_ERROR, e.to_string()))?;
+                // Its connection arrives on this thread later: admit it as manual.
+                self.onetry_reqs.insert(id);
+                Ok(())
+            }
         }
     }
 

@@ -84,6 +84,17 @@ fn apply(server_tx: &Sender<ServerMsg>, quit: &Receiver<()>, a: Action) {
                 })),
             );
         }
+        Action::NovelHeaders { peer } => {
+            send(
+                server_tx,
+                quit,
+                ServerMsg::Control(Box::new(move |state: &mut ServerState| {
+                    if let Some(e) = state.peers.get(&peer) {
+                        e.sp.state.lock().last_block_time = Some(SystemTime::now());
+                    }
+                })),
+            );
+        }
         Action::Misbehaving {
             peer,
             score,

@@ -29,10 +29,6 @@ pub const REQUESTS_CHANNEL_CAPACITY: usize = 64;
 /// target (8).
 pub const DEFAULT_MAX_INBOUND: usize = 125 - DEFAULT_TARGET_OUTBOUND as usize;
 
-/// Wait after a failing `accept()` (out of descriptors, for instance) before the next, so a
-/// persistent error does not spin the listener thread.
-pub const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
-
 /// How long `stop` waits for the self-connection that wakes a listener's `accept()`.
 const WAKE_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -552,10 +548,14 @@ fn listen_handler(
     limiter: Arc<Mutex<InboundLimiter>>,
     on_accept: OnAcceptFn,
 ) {
+    let mut backoff = super::accept_backoff::AcceptBackoff::new();
     loop {
         let r = listener.accept();
         if stop.load(Ordering::SeqCst) {
             break; // stop() set the flag and woke us
+        }
+        if r.is_ok() {
+            backoff.on_success();
         }
         match r {
             Ok((stream, peer)) => match InboundSlot::acquire(&limiter, peer.ip()) {
@@ -566,8 +566,11 @@ fn listen_handler(
                 }
             },
             Err(e) => {
-                log::warn!(target: "btcnode::connmgr", "accept failed: {e}");
-                std::thread::sleep(ACCEPT_ERROR_BACKOFF);
+                let f = backoff.on_failure(Instant::now());
+                if let Some(held_back) = f.warn {
+                    log::warn!(target: "btcnode::connmgr", "accept failed: {e} ({held_back} more failures since the last warning; at most one warning a minute)");
+                }
+                std::thread::sleep(f.wait);
             }
         }
     }

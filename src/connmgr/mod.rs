@@ -14,6 +14,7 @@
 //! failure throttling, target outbound), [`InboundLimiter`] (inbound caps) and
 //! [`DynamicBanScore`].
 
+pub mod accept_backoff;
 mod conn_req;
 mod connmanager;
 pub mod dynamic_ban_score;
@@ -24,8 +25,8 @@ pub mod seed;
 
 pub use conn_req::{ConnReq, ConnState};
 pub use connmanager::{
-    ACCEPT_ERROR_BACKOFF, Config, ConnManager, DEFAULT_MAX_INBOUND, DialFn, GetNewAddressFn,
-    OnAcceptFn, OnConnectionFn, OnDisconnectionFn, REQUESTS_CHANNEL_CAPACITY, Snapshot, dial_fn,
+    Config, ConnManager, DEFAULT_MAX_INBOUND, DialFn, GetNewAddressFn, OnAcceptFn, OnConnectionFn,
+    OnDisconnectionFn, REQUESTS_CHANNEL_CAPACITY, Snapshot, dial_fn,
 };
 pub use dynamic_ban_score::DynamicBanScore;
 pub use error::Error;

@@ -191,10 +191,14 @@ fn accept_handler(
     conn_tx: crossbeam_channel::Sender<TcpStream>,
     stop: Arc<AtomicBool>,
 ) {
+    let mut backoff = crate::connmgr::accept_backoff::AcceptBackoff::new();
     loop {
         let accepted = listener.accept();
         if stop.load(Ordering::SeqCst) {
             break; // stopping; the connection that woke us is dropped
+        }
+        if accepted.is_ok() {
+            backoff.on_success();
         }
         match accepted {
             Ok((stream, _)) => match conn_tx.try_send(stream) {
@@ -206,9 +210,12 @@ fn accept_handler(
                 Err(TrySendError::Disconnected(_)) => break, // workers gone
             },
             Err(e) => {
-                log::warn!("rpc accept failed: {e}");
-                // Out of descriptors and similar: back off instead of spinning.
-                std::thread::sleep(Duration::from_millis(100));
+                // Out of descriptors and similar: back off instead of spinning, warn rarely.
+                let f = backoff.on_failure(std::time::Instant::now());
+                if let Some(held_back) = f.warn {
+                    log::warn!("rpc accept failed: {e} ({held_back} more since the last warning)");
+                }
+                std::thread::sleep(f.wait.min(Duration::from_millis(100)));
             }
         }
     }

@@ -33,6 +33,7 @@ pub mod banlist;
 pub mod control;
 pub mod error;
 pub mod eviction;
+pub mod fd_limit;
 pub mod server_peer;
 pub mod state;
 pub mod sync;
@@ -187,7 +188,8 @@ impl Server {
     /// listeners and starts the connection manager and the server thread. `on_exit` runs on
     /// the server thread after everything it owns has stopped (it wakes the main thread's
     /// signal loop).
-    pub fn start(config: Config, on_exit: Box<dyn FnOnce() + Send>) -> Result<Server, Error> {
+    pub fn start(mut config: Config, on_exit: Box<dyn FnOnce() + Send>) -> Result<Server, Error> {
+        config.max_peers = fd_limit::apply(config.max_peers, INBOUND_EVICTION_HEADROOM);
         let net_dir = config.net_dir();
         std::fs::create_dir_all(&net_dir).map_err(|source| Error::DataDir {
             path: net_dir.clone(),

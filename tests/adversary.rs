@@ -62,6 +62,8 @@ struct Ctx {
     sampler: PeakSampler,
     /// The node's outbound peer as getpeerinfo shows it (`127.0.0.1:<anchor port>`).
     anchor_prefix: String,
+    /// Outbound peers an attack asked for itself (RPC `addnode`), allowed besides the anchor.
+    allowed_outbound: Vec<String>,
     /// Held for the whole attack; declared last so it is released after the node is reaped.
     _serial: parking_lot::MutexGuard<'static, ()>,
 }
@@ -125,6 +127,7 @@ impl Ctx {
             anchor: Some(anchor),
             sampler: PeakSampler::start(pid),
             anchor_prefix: anchor_addr.to_string(),
+            allowed_outbound: Vec::new(),
             rng: StdRng::seed_from_u64(seed),
             _serial: serial,
         };
@@ -154,6 +157,7 @@ impl Ctx {
         let stray: Vec<&str> = log
             .lines()
             .filter(|l| l.contains("outbound") && !l.contains(&self.anchor_prefix))
+            .filter(|l| !self.allowed_outbound.iter().any(|a| l.contains(a.as_str())))
             .collect();
         assert!(stray.is_empty(), "outbound beyond the anchor: {stray:?}");
         if let Some(h) = self.honest.take() {
@@ -779,6 +783,91 @@ fn attack_half_open(ctx: &mut Ctx) {
     );
 }
 
+/// 125 handshaken inbound peers from one /24 (127.0.20.x) fill every inbound slot (the
+/// node's `--connect` reserves one: 124 inbound). Then a manual outbound peer (RPC
+/// `addnode onetry`, a slot inbound never takes) and a new honest inbound peer from another
+/// /24 are both admitted, and an attacker is evicted for the newcomer (Core's
+/// `AttemptToEvictConnection`); getpeerinfo names who would go next.
+fn attack_slot_flood(ctx: &mut Ctx) {
+    let t = Instant::now();
+    let attackers: Vec<TcpStream> = (1..=125u8).map(|h| ctx.ready_attacker(20, h)).collect();
+    let evictions = |ctx: &Ctx| {
+        ctx.node
+            .log_text()
+            .matches("evicted for a new inbound peer")
+            .count()
+    };
+    let inbound = |ctx: &Ctx| {
+        ctx.peers()
+            .iter()
+            .filter(|p| p["inbound"] == json!(true))
+            .count()
+    };
+    assert!(
+        wait_until(SETTLE, || inbound(ctx) == 124),
+        "slots: {} inbound",
+        inbound(ctx)
+    );
+    let evicted_by_flood = evictions(ctx);
+    assert_eq!(
+        evicted_by_flood, 2,
+        "125 attackers + the honest peer in 124 slots"
+    );
+    // Our own outbound peer still gets in.
+    let manual_l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let manual_addr = manual_l.local_addr().expect("addr").to_string();
+    ctx.allowed_outbound.push(manual_addr.clone());
+    ctx.node
+        .call("addnode", &[json!(manual_addr), json!("onetry")]);
+    let manual = HonestPeer::accept(&manual_l, Duration::from_millis(500)).expect("manual peer");
+    // A new honest inbound peer gets in, and an attacker makes room.
+    let newcomer = HonestPeer::dial(host(21, 1), ctx.addr, Duration::from_millis(200))
+        .expect("new honest inbound peer admitted");
+    let me = newcomer.local_addr.to_string();
+    assert!(wait_until(SETTLE, || ctx
+        .peers()
+        .iter()
+        .any(|p| p["addr"] == json!(me))));
+    assert!(wait_until(SETTLE, || evictions(ctx) == evicted_by_flood + 1));
+    assert!(ctx.peers().iter().any(|p| p["addr"] == json!(manual_addr)));
+    let peers = ctx.peers();
+    let next: Vec<&Value> = peers
+        .iter()
+        .filter(|p| p["next_eviction"] == json!(true))
+        .collect();
+    assert_eq!(next.len(), 1, "one peer would go next");
+    // All loopback peers share addrmgr's "local" group, so the youngest of it (the
+    // newcomer, as Core would pick) may be next; never the long-standing honest pinger.
+    let pinger = ctx.honest().local_addr.to_string();
+    assert_ne!(
+        next[0]["addr"],
+        json!(pinger),
+        "the honest pinger is protected"
+    );
+    let next_addr = next[0]["addr"].as_str().unwrap_or_default().to_string();
+    let honest_status = peers
+        .iter()
+        .find(|p| p["addr"] == json!(ctx.honest().local_addr.to_string()))
+        .map(|p| p["eviction"].clone());
+    let candidates = peers
+        .iter()
+        .filter(|p| p["eviction"] == json!("candidate"))
+        .count();
+    eprintln!(
+        "slot flood: 124 inbound after 125 attackers, {} evicted, manual and new honest admitted; honest pinger {}, {candidates} candidates, next to go {next_addr}",
+        evictions(ctx),
+        honest_status.unwrap_or_default()
+    );
+    drop(attackers);
+    manual.close();
+    newcomer.close();
+    ctx.check(
+        "125 inbound from one /24, then manual + new honest peer",
+        t,
+        "both admitted, 1 attacker evicted for the newcomer",
+    );
+}
+
 /// Runs one attack against a fresh node: setup, the attack (which ends in [`Ctx::check`]),
 /// then the checked teardown. `seed` makes the attack's random bytes reproducible.
 fn run(name: &str, seed: u64, attack: fn(&mut Ctx)) {
@@ -859,4 +948,73 @@ fn churn() {
 #[test]
 fn half_open_handshakes() {
     run("half_open_handshakes", 0xad0e_5a4e, attack_half_open);
+}
+
+#[test]
+fn inbound_slot_flood() {
+    run("inbound_slot_flood", 0xad0e_5a4f, attack_slot_flood);
+}
+
+/// `--maxpeers=1000` under `ulimit -n 256`: the node warns once at start that max peers does
+/// not fit and lowers it; during a flood of 320 connection attempts (40 /24s, 8 each, the
+/// most that may handshake at once per /24) the RPC answers every call and accept never
+/// runs out of descriptors.
+#[test]
+fn maxpeers_over_fd_limit() {
+    let _serial = SERIAL.lock();
+    let node = Node::start_with_nofile(
+        "adversary-fd-limit",
+        &[
+            "--maxpeers=1000".to_string(),
+            "--connect=127.0.0.1:1".to_string(),
+            "--debuglevel=info".to_string(),
+        ],
+        256,
+    );
+    let warned = |n: &Node| {
+        n.log_text()
+            .matches("does not fit the open-file limit")
+            .count()
+    };
+    assert_eq!(warned(&node), 1, "log:\n{}", node.log_text());
+    let addr: SocketAddr = ([127, 0, 0, 1], node.port).into();
+    let flood = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for net in 0..40u8 {
+            for h in 1..=8u8 {
+                if let Ok(s) = connect_from(host(100 + net, h), addr) {
+                    held.push(s);
+                }
+            }
+        }
+        held
+    });
+    let t = Instant::now();
+    let (mut ok, mut calls, mut worst) = (0, 0, Duration::ZERO);
+    // Call throughout the flood, and 20 times more while its sockets are held.
+    let mut after = 0;
+    while after < 20 {
+        if flood.is_finished() {
+            after += 1;
+        }
+        let c0 = Instant::now();
+        calls += 1;
+        if node.try_call("getconnectioncount", &[]).is_ok() {
+            ok += 1;
+        }
+        worst = worst.max(c0.elapsed());
+    }
+    let held = flood.join().expect("flood thread");
+    let opened = held.len();
+    let fds = proc_fds(node.pid());
+    let emfile = node.log_text().matches("accept failed").count();
+    eprintln!(
+        "fd limit: warned {} time(s) at start; {opened} connections opened, node fds {fds}; RPC {ok}/{calls} answered, slowest {worst:.1?}, flood {:.1?}; {emfile} accept-failure warnings",
+        warned(&node),
+        t.elapsed()
+    );
+    assert_eq!(ok, calls, "RPC answered every call during the flood");
+    assert_eq!(warned(&node), 1, "warned once");
+    assert!(emfile <= 1, "accept warnings: {emfile}");
+    drop(held);
 }

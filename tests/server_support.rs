@@ -124,6 +124,24 @@ impl Node {
 
     /// Starts the process without waiting.
     pub fn spawn(name: &str, extra: &[String]) -> Node {
+        Node::spawn_limited(name, extra, None)
+    }
+
+    /// [`Node::start`] with `RLIMIT_NOFILE` (soft and hard) set to `nofile` in the child, as
+    /// `ulimit -n` would.
+    pub fn start_with_nofile(name: &str, extra: &[String], nofile: u64) -> Node {
+        let node = Node::spawn_limited(name, extra, Some(nofile));
+        assert!(
+            wait_until(Duration::from_secs(20), || node
+                .try_call("uptime", &[])
+                .is_ok()),
+            "node {name} did not come up; log:\n{}",
+            node.log_text()
+        );
+        node
+    }
+
+    fn spawn_limited(name: &str, extra: &[String], nofile: Option<u64>) -> Node {
         // An explicit --datadir in `extra` wins (restart tests reuse a directory).
         let datadir = extra
             .iter()
@@ -154,13 +172,28 @@ impl Node {
             args.push(format!("--listen=127.0.0.1:{port}"));
         }
         args.extend(extra.iter().cloned());
-        let child = Command::new(bin())
-            .args(&args)
+        let mut cmd = Command::new(bin());
+        cmd.args(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("create log file"))
-            .spawn()
-            .expect("start btcnode");
+            .stderr(std::fs::File::create(&log).expect("create log file"));
+        if let Some(n) = nofile {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let lim = libc::rlimit {
+                        rlim_cur: n as libc::rlim_t,
+                        rlim_max: n as libc::rlim_t,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let child = cmd.spawn().expect("start btcnode");
         Node {
             child: Some(child),
             datadir,

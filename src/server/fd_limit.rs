@@ -50,7 +50,7 @@ pub fn raise_nofile_limit() -> std::io::Result<u64> {
             );
         }
     }
-    Ok(lim.rlim_cur as u64)
+    Ok(lim.rlim_cur)
 }
 
 /// Raises the limit and lowers `max_peers` to fit it, warning once if it had to.
@@ -94,7 +94,7 @@ mod tests {
             };
             // SAFETY: as above.
             assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-            lim.rlim_cur as u64
+            lim.rlim_cur
         };
         assert!(raise_nofile_limit().expect("getrlimit") >= before);
     }

@@ -809,10 +809,9 @@ fn attack_slot_flood(ctx: &mut Ctx) {
         inbound(ctx)
     );
     let evicted_by_flood = evictions(ctx);
-    assert_eq!(
-        evicted_by_flood, 2,
-        "125 attackers + the honest peer in 124 slots"
-    );
+    // 125 attackers + the honest peer in 124 slots: at least 2 evicted (more when an
+    // attacker's socket arrives while an evicted one is still being reaped).
+    assert!(evicted_by_flood >= 2, "evicted {evicted_by_flood}");
     // Our own outbound peer still gets in.
     let manual_l = TcpListener::bind("127.0.0.1:0").expect("bind");
     let manual_addr = manual_l.local_addr().expect("addr").to_string();
@@ -828,7 +827,7 @@ fn attack_slot_flood(ctx: &mut Ctx) {
         .peers()
         .iter()
         .any(|p| p["addr"] == json!(me))));
-    assert!(wait_until(SETTLE, || evictions(ctx) == evicted_by_flood + 1));
+    assert!(wait_until(SETTLE, || evictions(ctx) > evicted_by_flood));
     assert!(ctx.peers().iter().any(|p| p["addr"] == json!(manual_addr)));
     let peers = ctx.peers();
     let next: Vec<&Value> = peers

@@ -539,7 +539,13 @@ fn chain_sync_progress_logging_runs_on_every_batch() {
     });
     n.sync.on_peer_connected(&n.chain, 1, peer(4000), now);
     for part in headers.chunks(2000) {
-        let acts = n.sync.on_headers(&mut n.chain, 1, part, now, wall);
+        let mut acts = n.sync.on_headers(&mut n.chain, 1, part, now, wall);
+        // Each batch extends our best chain: the peer is credited for novel headers.
+        assert!(matches!(
+            acts.first(),
+            Some(Action::NovelHeaders { peer: 1 })
+        ));
+        acts.remove(0);
         assert!(matches!(&acts[..], [Action::GetHeaders { peer: 1, .. }]));
     }
     assert_eq!(n.chain.height(), 4000);

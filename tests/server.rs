@@ -348,7 +348,9 @@ fn listen_port_of(node: &Node) -> u16 {
 
 #[test]
 fn max_peers_enforced() {
-    let node = Node::start("maxpeers", &["--maxpeers=1".to_string()]);
+    // Inbound gets max peers minus the 8 outbound slots (btcd's meaning, outbound reserved
+    // as in Core): 9 leaves one inbound slot.
+    let node = Node::start("maxpeers", &["--maxpeers=9".to_string()]);
     let _first = scripted_peer(&node);
     assert!(wait_until(Duration::from_secs(10), || connect_count(&node) == 1));
     let s = TcpStream::connect(("127.0.0.1", node.port)).unwrap();
@@ -787,7 +789,9 @@ fn tiny_server_channel_survives_connect_flood() {
             if i % 2 == 0 {
                 s.add_node(&t, btcnode::rpc::AddNodeCommand::OneTry).is_ok()
             } else {
-                s.peers.len() <= 3
+                // Manual peers (6 --connect, 10 onetry) are always admitted; inbound gets
+                // no slot (3 max peers − 6 manual).
+                s.peers.len() <= 3 + 6 + 10
             }
         });
         assert_eq!(r.ok(), Some(true), "query {i}");
@@ -795,7 +799,10 @@ fn tiny_server_channel_survives_connect_flood() {
     for f in floods {
         f.join().expect("flood thread");
     }
-    assert_eq!(control.query(|s| s.peers.len() <= 3).ok(), Some(true));
+    assert_eq!(
+        control.query(|s| s.peers.len() <= 3 + 6 + 10).ok(),
+        Some(true)
+    );
     // Stop on another thread so a wedged server fails the test instead of hanging it.
     let (done_tx, done_rx) = crossbeam_channel::bounded(1);
     let stopper = std::thread::spawn(move || {

@@ -369,6 +369,10 @@ impl Server {
         } else {
             cm_cfg.target_outbound = 0;
         }
+        // btcd: the outbound target never exceeds max peers.
+        cm_cfg.target_outbound = cm_cfg
+            .target_outbound
+            .min(u32::try_from(config.max_peers).unwrap_or(u32::MAX));
         state.target_outbound = cm_cfg.target_outbound as usize;
         let cm = Arc::new(
             ConnManager::start(cm_cfg, listeners).map_err(|e| Error::Spawn {

@@ -22,7 +22,10 @@ fn regtest_genesis() -> BlockHeader {
 #[test]
 fn chain_mainnet_headers_from_blocks1_256_validate() {
     // The file holds blocks 1 to 255 (255 records) despite its name.
-    let headers = mainnet_headers_1_256();
+    let Some(headers) = mainnet_headers_1_256("chain_mainnet_headers_from_blocks1_256_validate")
+    else {
+        return;
+    };
     assert_eq!(headers.len(), 255);
     let mut chain = Chain::new(Network::Mainnet);
     let out = chain
@@ -44,7 +47,9 @@ fn chain_mainnet_headers_from_blocks1_256_validate() {
         format!("{:064x}", 256u64 * 0x1_0001_0001)
     );
     // The text file holds the same first 11 headers.
-    let text = mainnet_headers_1_11();
+    let Some(text) = mainnet_headers_1_11("chain_mainnet_headers_from_blocks1_256_validate") else {
+        return;
+    };
     assert_eq!(text.len(), 11);
     assert_eq!(&headers[..11], text.as_slice());
     // A header altered by one bit fails its proof of work.
@@ -64,7 +69,9 @@ fn chain_mainnet_headers_from_blocks1_256_validate() {
 
 #[test]
 fn chain_mainnet_time_too_new() {
-    let headers = mainnet_headers_1_11();
+    let Some(headers) = mainnet_headers_1_11("chain_mainnet_time_too_new") else {
+        return;
+    };
     let mut chain = Chain::new(Network::Mainnet);
     let early = UNIX_EPOCH + Duration::from_secs(u64::from(headers[0].timestamp) - 7201);
     let err = chain

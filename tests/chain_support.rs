@@ -9,10 +9,6 @@ use btcnode::wire::{BlockHeader, Hash};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// The test-data folder, found by the one lookup in `support`.
-pub fn shared_dir() -> PathBuf {
-    crate::support::shared_dir()
-}
 
 /// Regtest's bits (its proof-of-work limit): about one nonce in two succeeds.
 pub const REGTEST_BITS: u32 = 0x207f_ffff;
@@ -86,8 +82,9 @@ impl Drop for TempDir {
 
 /// Mainnet blocks 1–256 from `blocks1-256.bz2` (records: magic u32 LE, length u32 LE, block),
 /// decompressed with the `bzip2` tool; returns their headers.
-pub fn mainnet_headers_1_256() -> Vec<BlockHeader> {
-    let path = shared_dir().join("data/blocks1-256.bz2");
+/// `None` (and `check` skipped) without test data.
+pub fn mainnet_headers_1_256(check: &str) -> Option<Vec<BlockHeader>> {
+    let path = crate::support::testdata_or_skip(check, "data/blocks1-256.bz2")?;
     let out = std::process::Command::new("bzip2")
         .arg("-dc")
         .arg(&path)
@@ -107,14 +104,16 @@ pub fn mainnet_headers_1_256() -> Vec<BlockHeader> {
         ));
         pos += 8 + len;
     }
-    headers
+    Some(headers)
 }
 
 /// The headers in `blockheaders-mainnet-1-11.txt` (one hex header per line).
-pub fn mainnet_headers_1_11() -> Vec<BlockHeader> {
-    let text = std::fs::read_to_string(shared_dir().join("data/blockheaders-mainnet-1-11.txt"))
-        .expect("read blockheaders-mainnet-1-11.txt");
-    text.lines()
+/// `None` (and `check` skipped) without test data.
+pub fn mainnet_headers_1_11(check: &str) -> Option<Vec<BlockHeader>> {
+    let path = crate::support::testdata_or_skip(check, "data/blockheaders-mainnet-1-11.txt")?;
+    let text = std::fs::read_to_string(path).expect("read blockheaders-mainnet-1-11.txt");
+    let headers = text
+        .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let l = l.trim();
@@ -124,7 +123,8 @@ pub fn mainnet_headers_1_11() -> Vec<BlockHeader> {
                 .collect();
             BlockHeader::from_bytes(bytes.as_slice().try_into().expect("80 bytes"))
         })
-        .collect()
+        .collect();
+    Some(headers)
 }
 
 /// A node for loopback tests and benchmarks: a shared chain, a running `sync` thread and

@@ -76,9 +76,6 @@ fn pump(
                 to.sync
                     .on_headers(&mut to.chain, from_id, &headers, now, wall)
             }
-            Action::InvBlocks { hashes, .. } => {
-                to.sync.on_inv_blocks(&to.chain, from_id, &hashes, now)
-            }
             Action::SendHeaders { .. } => {
                 to.sync.on_sendheaders(from_id);
                 Vec::new()
@@ -148,7 +145,7 @@ fn chain_sync_two_nodes_reach_the_same_tip() {
         .into_iter()
         .chain(a_synced)
         .filter(|x| match x {
-            Action::Headers { peer, .. } | Action::InvBlocks { peer, .. } => *peer == 2,
+            Action::Headers { peer, .. } => *peer == 2,
             _ => false,
         })
         .map(|x| ('a', x))
@@ -162,7 +159,7 @@ fn chain_sync_two_nodes_reach_the_same_tip() {
 }
 
 #[test]
-fn chain_sync_announces_with_inv_to_peers_that_did_not_ask_for_headers() {
+fn chain_sync_announces_by_headers_only_to_peers_that_asked_for_them() {
     let (headers, wall) = recent_chain(100);
     let now = Instant::now();
     let mut n = Node::new();
@@ -186,18 +183,15 @@ fn chain_sync_announces_with_inv_to_peers_that_did_not_ask_for_headers() {
         now,
         wall + Duration::from_secs(600),
     );
-    assert!(acts.contains(&Action::InvBlocks {
-        peer: 2,
-        hashes: vec![next.block_hash()]
-    }));
-    assert!(acts.contains(&Action::Headers {
-        peer: 3,
-        headers: vec![next]
-    }));
-    assert!(!acts.iter().any(|x| matches!(
-        x,
-        Action::InvBlocks { peer: 1, .. } | Action::Headers { peer: 1, .. }
-    )));
+    // Only peer 3 sent sendheaders: it alone hears of the tip, by headers. No block inv
+    // to anyone: this node serves no blocks.
+    assert_eq!(
+        acts,
+        vec![Action::Headers {
+            peer: 3,
+            headers: vec![next]
+        }]
+    );
 }
 
 #[test]
@@ -205,19 +199,21 @@ fn chain_sync_switches_from_a_stalled_sync_peer() {
     let now = Instant::now();
     let mut n = Node::new();
     let config = SyncConfig {
-        stall_timeout: Duration::from_secs(5),
+        headers_timeout_base: Duration::from_secs(5),
+        headers_timeout_per_header: Duration::from_millis(1),
         ..SyncConfig::default()
     };
     n.sync = SyncManager::new(config);
     n.sync.on_peer_connected(&n.chain, 1, peer(900), now);
     n.sync.on_peer_connected(&n.chain, 2, peer(800), now);
     assert_eq!(n.sync.sync_peer(), Some(1));
+    // 5 s plus 1 ms for each of the 900 headers peer 1 announced beyond ours.
     assert!(
         n.sync
-            .tick(&n.chain, now + Duration::from_secs(4))
+            .tick(&n.chain, now + Duration::from_millis(5899))
             .is_empty()
     );
-    let acts = n.sync.tick(&n.chain, now + Duration::from_secs(5));
+    let acts = n.sync.tick(&n.chain, now + Duration::from_millis(5900));
     assert_eq!(
         acts[0],
         Action::Disconnect {
@@ -289,18 +285,20 @@ fn chain_sync_serves_getblocks_getdata_and_inv() {
     }
     n.sync.on_peer_connected(&n.chain, 1, peer(0), now);
     let genesis = [n.chain.hash_at(0).expect("genesis")];
-    let acts = n
-        .sync
-        .on_getblocks(&n.chain, 1, &genesis, &Hash::ZERO, wall);
-    assert!(matches!(&acts[..], [Action::InvBlocks { hashes, .. }] if hashes.len() == 500));
+    // getblocks gets nothing: an inv of blocks would promise blocks this node does not keep.
+    assert!(n.sync.on_getblocks(1).is_empty());
     let acts = n.sync.on_getdata_blocks(1, &[headers[3].block_hash()]);
     assert!(matches!(&acts[..], [Action::NotFoundBlocks { hashes, .. }] if hashes.len() == 1));
-    // While in initial sync (tip a week old) nothing is served.
+    // While in initial sync (tip a week old) getheaders gets an empty headers (Core), so
+    // the asker does not time us out.
     let later = wall + Duration::from_secs(7 * 24 * 3600);
-    assert!(
+    assert_eq!(
         n.sync
-            .on_getheaders(&n.chain, 1, &genesis, &Hash::ZERO, later)
-            .is_empty()
+            .on_getheaders(&n.chain, 1, &genesis, &Hash::ZERO, later),
+        vec![Action::Headers {
+            peer: 1,
+            headers: Vec::new()
+        }]
     );
     // An inv of a known block asks nothing; of an unknown one, getheaders (when synced or
     // from the sync peer).
@@ -351,7 +349,6 @@ fn chain_sync_threads_sync_two_chains() {
                 peer: from,
                 headers,
             },
-            Action::InvBlocks { hashes, .. } => SyncMsg::InvBlocks { peer: from, hashes },
             Action::SendHeaders { .. } => SyncMsg::SendHeaders { peer: from },
             _ => return,
         };
@@ -503,7 +500,7 @@ fn chain_sync_retries_after_a_refused_future_header() {
     let (headers, wall) = recent_chain(50);
     let now = Instant::now();
     let config = SyncConfig {
-        stall_timeout: Duration::from_secs(5),
+        headers_timeout_base: Duration::from_secs(5),
         ..SyncConfig::default()
     };
     let mut n = Node::new();
@@ -549,4 +546,25 @@ fn chain_sync_progress_logging_runs_on_every_batch() {
         assert!(matches!(&acts[..], [Action::GetHeaders { peer: 1, .. }]));
     }
     assert_eq!(n.chain.height(), 4000);
+}
+
+/// A sync peer that announced no more than we have is never dropped for not sending headers
+/// (Core); it is only not asked again.
+#[test]
+fn chain_sync_keeps_a_silent_sync_peer_that_announced_nothing_new() {
+    let now = Instant::now();
+    let mut n = Node::new();
+    n.sync = SyncManager::new(SyncConfig {
+        headers_timeout_base: Duration::from_secs(5),
+        ..SyncConfig::default()
+    });
+    n.sync.on_peer_connected(&n.chain, 1, peer(0), now);
+    assert_eq!(n.sync.sync_peer(), Some(1));
+    let acts = n.sync.tick(&n.chain, now + Duration::from_secs(5));
+    assert!(
+        !acts
+            .iter()
+            .any(|a| matches!(a, Action::Disconnect { .. })),
+        "{acts:?}"
+    );
 }

@@ -22,7 +22,7 @@ const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/peers.sample.json");
 fn mount(name: &str) -> Option<SmallFs> {
     let fs = SmallFs::mount(name, "64k");
     if fs.is_none() {
-        eprintln!("SKIPPED: cannot mount a tmpfs here (not root?)");
+        crate::support::skip(name, "cannot mount a tmpfs here (not root?)");
     }
     fs
 }

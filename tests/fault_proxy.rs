@@ -202,7 +202,10 @@ fn fault_proxy_down_is_a_clear_connect_error() {
 #[test]
 fn fault_proxy_refusing_is_a_clear_reply_error() {
     let Some(m) = Microsocks::start() else {
-        eprintln!("SKIPPED: microsocks not available");
+        crate::support::skip(
+            "fault_proxy_refusing_is_a_clear_reply_error",
+            "microsocks not available",
+        );
         return;
     };
     let (e, _) = dial_fails(m.addr);
@@ -327,7 +330,7 @@ fn child_connmgr_through_failing_proxy() {
         "down" => connmgr_retries_through(closed_addr(), None),
         "refusing" => match Microsocks::start() {
             Some(m) => connmgr_retries_through(m.addr, None),
-            None => eprintln!("SKIPPED: microsocks not available"),
+            None => crate::support::skip("fault_proxy refusing", "microsocks not available"),
         },
         "hang" => {
             let p = BadProxy::start(Mode::Hang);

@@ -1057,15 +1057,22 @@ fn a_quiet_reader_gives_back_the_stack_its_handler_used() {
     );
     let (addr, rss) = listener.0.lock().expect("on_ping ran");
     let Some(before) = rss.filter(|&kib| kib >= 40) else {
-        eprintln!("SKIPPED: smaps does not show the handler's 40 KiB of stack ({rss:?} KiB)");
+        crate::support::skip(
+            "a_quiet_reader_gives_back_the_stack_its_handler_used",
+            &format!("smaps does not show the handler's 40 KiB of stack ({rss:?} KiB)"),
+        );
         p.disconnect();
         p.wait_for_disconnect();
         return;
     };
-    // After one quiet read poll pN-in is back to what a parked thread holds.
+    // After one quiet read poll pN-in is back to what a parked thread holds: 12 KiB in
+    // release. A debug build gives every local its own stack slot and inlines nothing, so the
+    // read loop's own frames (decode, dispatch, logging) keep about 16 KiB touched while it
+    // waits; 24 KiB still proves the handler's 40 KiB went back.
+    let parked_kib = if cfg!(debug_assertions) { 24 } else { 12 };
     assert!(
         wait_until(LONG, || mapping_resident_kib(addr)
-            .is_some_and(|kib| kib <= 12)),
+            .is_some_and(|kib| kib <= parked_kib)),
         "pN-in's stack stayed at {:?} KiB (was {before} KiB in the handler)",
         mapping_resident_kib(addr)
     );

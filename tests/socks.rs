@@ -559,8 +559,9 @@ fn tor_resolve_in_a_network_namespace() {
         panic!("tor is not installed (scripts/test.sh installs it)");
     }
     let Some(ns) = NetNs::new() else {
-        println!(
-            "SKIPPED tor_resolve_in_a_network_namespace: `ip netns add` failed (no network namespaces here)"
+        crate::support::skip(
+            "tor_resolve_in_a_network_namespace",
+            "`ip netns add` failed (no network namespaces here)",
         );
         return;
     };

@@ -28,3 +28,60 @@ pub fn settled(mut count: impl FnMut() -> usize, want: usize) -> usize {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
+
+/// The variable that names the test-data folder.
+pub const TESTDATA_ENV: &str = "BTCNODE_TESTDATA";
+
+/// The file `scripts/test.sh` names so that every skipped check lands on its one summary line
+/// (the harness hides a passing test's stderr).
+pub const SKIP_LOG_ENV: &str = "BTCNODE_SKIP_LOG";
+
+/// `rel` (e.g. `data/blocks1-256.bz2`) inside the test-data folder, or `None` when there is no
+/// test data: the data comes from other projects (btcd, Core) and is not redistributed here.
+///
+/// With `$BTCNODE_TESTDATA` set the file must be there: its absence panics, naming the file and
+/// the variable. Without it, `../shared` is used when it holds the file.
+#[allow(dead_code)]
+pub fn testdata(rel: &str) -> Option<PathBuf> {
+    let path = shared_dir().join(rel);
+    if path.exists() {
+        return Some(path);
+    }
+    if std::env::var_os(TESTDATA_ENV).is_some() {
+        panic!(
+            "{} is missing: {TESTDATA_ENV} names a folder without {rel} (see README, test data)",
+            path.display()
+        );
+    }
+    None
+}
+
+/// Records that `check` did not run because `why`: one line on stderr, and one line in the
+/// file `$BTCNODE_SKIP_LOG` names, which `scripts/test.sh` prints as its summary.
+#[allow(dead_code)]
+pub fn skip(check: &str, why: &str) {
+    eprintln!("SKIPPED {check}: {why}");
+    if let Some(log) = std::env::var_os(SKIP_LOG_ENV) {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+        {
+            let _ = writeln!(f, "{check}: {why}");
+        }
+    }
+}
+
+/// [`testdata`], or a [`skip`] of `check` that says which file is missing and how to get it.
+#[allow(dead_code)]
+pub fn testdata_or_skip(check: &str, rel: &str) -> Option<PathBuf> {
+    let found = testdata(rel);
+    if found.is_none() {
+        skip(
+            check,
+            &format!("no {rel} (set {TESTDATA_ENV} to a folder laid out like ../shared; see README)"),
+        );
+    }
+    found
+}

@@ -22,11 +22,12 @@ use rand::{RngExt, SeedableRng};
 /// Mainnet network magic as read little-endian from the wire.
 const MAINNET_MAGIC: u32 = 0xd9b4_bef9;
 
-use crate::support::shared_dir;
+use crate::support::testdata_or_skip;
 
-/// The real blocks (`*.bin`) in shared/data.
-fn real_blocks() -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = shared_dir().join("data");
+/// The real blocks (`*.bin`) in the test data's `data/`, or `None` (and `check` skipped)
+/// without test data.
+fn real_blocks(check: &str) -> Option<Vec<(PathBuf, Vec<u8>)>> {
+    let dir = testdata_or_skip(check, "data")?;
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
         .map(|e| e.expect("dir entry").path())
@@ -38,13 +39,15 @@ fn real_blocks() -> Vec<(PathBuf, Vec<u8>)> {
         "want the real blocks in {}",
         dir.display()
     );
-    paths
-        .into_iter()
-        .map(|p| {
-            let b = std::fs::read(&p).expect("read block");
-            (p, b)
-        })
-        .collect()
+    Some(
+        paths
+            .into_iter()
+            .map(|p| {
+                let b = std::fs::read(&p).expect("read block");
+                (p, b)
+            })
+            .collect(),
+    )
 }
 
 fn hex(s: &str) -> Vec<u8> {
@@ -109,7 +112,10 @@ fn assert_same_tx(ours: TxRef<'_>, theirs: &bitcoin::Transaction, what: &str) {
 
 #[test]
 fn real_blocks_match_the_bitcoin_crate() {
-    for (path, payload) in real_blocks() {
+    let Some(blocks) = real_blocks("real_blocks_match_the_bitcoin_crate") else {
+        return;
+    };
+    for (path, payload) in blocks {
         let name = path.display();
         let ours = MsgBlock::from_payload(payload.clone(), PROTOCOL_VERSION)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -263,7 +269,11 @@ fn random_txs_encode_like_the_bitcoin_crate() {
 
 #[test]
 fn mainnet_blocks_1_to_256_link_and_commit() {
-    let path = shared_dir().join("data/blocks1-256.bz2");
+    let Some(path) =
+        testdata_or_skip("mainnet_blocks_1_to_256_link_and_commit", "data/blocks1-256.bz2")
+    else {
+        return;
+    };
     let out = std::process::Command::new("bzip2")
         .arg("-dc")
         .arg(&path)
@@ -335,7 +345,9 @@ fn check_json_vector<T: serde::Serialize + serde::de::DeserializeOwned>(
 /// cases.
 #[test]
 fn wire_json_tx_and_block_vectors() {
-    let path = shared_dir().join("vectors/wire.json");
+    let Some(path) = testdata_or_skip("wire_json_tx_and_block_vectors", "vectors/wire.json") else {
+        return;
+    };
     let text = std::fs::read_to_string(&path).expect("read wire.json");
     let doc: serde_json::Value = serde_json::from_str(&text).expect("parse wire.json");
     let vectors = doc["vectors"].as_array().expect("vectors");
@@ -691,7 +703,10 @@ fn checks_catch_tampering() {
 #[test]
 fn real_blocks_through_the_framer_and_message_json() {
     use btcnode::wire::{Framer, Message, encode_message};
-    for (path, payload) in real_blocks() {
+    let Some(blocks) = real_blocks("real_blocks_through_the_framer_and_message_json") else {
+        return;
+    };
+    for (path, payload) in blocks {
         let block = MsgBlock::from_payload(payload.clone(), PROTOCOL_VERSION).expect("decodes");
         let frame = encode_message(&Message::Block(block), PROTOCOL_VERSION, MAINNET_MAGIC)
             .expect("frames");

@@ -196,11 +196,7 @@ fn handle(
             locator,
             stop,
         } => sm.on_getheaders(&chain.read(), peer, &locator, &stop, adjusted_time),
-        SyncMsg::GetBlocks {
-            peer,
-            locator,
-            stop,
-        } => sm.on_getblocks(&chain.read(), peer, &locator, &stop, adjusted_time),
+        SyncMsg::GetBlocks { peer, .. } => sm.on_getblocks(peer),
         SyncMsg::GetDataBlocks { peer, hashes } => sm.on_getdata_blocks(peer, &hashes),
         SyncMsg::SendHeaders { peer } => {
             sm.on_sendheaders(peer);

@@ -80,12 +80,6 @@ pub fn action_message(action: &Action) -> Option<(PeerId, Message)> {
                 headers: headers.clone(),
             }),
         )),
-        Action::InvBlocks { peer, hashes } => Some((
-            *peer,
-            Message::Inv(MsgInv {
-                inv_list: blocks(hashes),
-            }),
-        )),
         Action::NotFoundBlocks { peer, hashes } => Some((
             *peer,
             Message::NotFound(MsgNotFound {

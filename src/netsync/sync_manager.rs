@@ -8,7 +8,7 @@
 //! `net_processing.cpp` (`MAX_UNCONNECTING_HEADERS`, `sendheaders` announcements).
 
 use crate::chain::Error;
-use crate::chain::{Chain, MAX_BLOCK_HEADERS_PER_MSG, MAX_BLOCKS_PER_MSG};
+use crate::chain::{Chain, MAX_BLOCK_HEADERS_PER_MSG};
 use crate::wire::{BlockHeader, Hash};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
@@ -23,33 +23,43 @@ pub const BAN_THRESHOLD: u32 = 100;
 /// (Core `MAX_UNCONNECTING_HEADERS`).
 pub const MAX_UNCONNECTING_HEADERS: u32 = 10;
 
-/// The sync peer is replaced when a getheaders goes unanswered this long (btcd
-/// `maxStallDuration`).
-pub const SYNC_STALL_TIMEOUT: Duration = Duration::from_secs(3 * 60);
+/// The headers-sync peer is replaced when a getheaders goes unanswered this long, plus
+/// [`HEADERS_TIMEOUT_PER_HEADER`] per header it announced beyond ours (Core
+/// `HEADERS_DOWNLOAD_TIMEOUT_BASE`). Only the chosen sync peer is timed, as in Core.
+pub const HEADERS_TIMEOUT_BASE: Duration = Duration::from_secs(15 * 60);
+
+/// Added to [`HEADERS_TIMEOUT_BASE`] per expected header (Core
+/// `HEADERS_DOWNLOAD_TIMEOUT_PER_HEADER`).
+pub const HEADERS_TIMEOUT_PER_HEADER: Duration = Duration::from_millis(1);
 
 /// How often sync progress is logged (btcd's block progress logger interval).
 pub const PROGRESS_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// A new tip is announced with `headers` only when it is at most this many headers past what
-/// the peer knows; otherwise with an inv (Core `MAX_BLOCKS_TO_ANNOUNCE`).
+/// the peer knows; otherwise not at all (Core sends an inv then, but an inv promises blocks
+/// this node does not serve) (Core `MAX_BLOCKS_TO_ANNOUNCE`).
 pub const MAX_BLOCKS_TO_ANNOUNCE: usize = 8;
 
 /// Tunables; tests shorten the timeouts.
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
-    /// See [`SYNC_STALL_TIMEOUT`].
-    pub stall_timeout: Duration,
+    /// See [`HEADERS_TIMEOUT_BASE`].
+    pub headers_timeout_base: Duration,
+    /// See [`HEADERS_TIMEOUT_PER_HEADER`].
+    pub headers_timeout_per_header: Duration,
     /// See [`PROGRESS_LOG_INTERVAL`].
     pub progress_interval: Duration,
-    /// Answer getheaders/getblocks while still in initial sync. Core and btcd do not (they
-    /// would serve a chain that may not be the best); a private regtest network may want to.
+    /// Answer getheaders with our headers while still in initial sync. Core and btcd do not
+    /// (they would serve a chain that may not be the best; Core sends an empty `headers`);
+    /// a private regtest network may want to.
     pub serve_during_initial_sync: bool,
 }
 
 impl Default for SyncConfig {
     fn default() -> Self {
         SyncConfig {
-            stall_timeout: SYNC_STALL_TIMEOUT,
+            headers_timeout_base: HEADERS_TIMEOUT_BASE,
+            headers_timeout_per_header: HEADERS_TIMEOUT_PER_HEADER,
             progress_interval: PROGRESS_LOG_INTERVAL,
             serve_during_initial_sync: false,
         }
@@ -92,13 +102,6 @@ pub enum Action {
         peer: PeerId,
         /// The headers.
         headers: Vec<BlockHeader>,
-    },
-    /// Send an `inv` of blocks (btcd `MsgInv` with `InvTypeBlock`).
-    InvBlocks {
-        /// To whom.
-        peer: PeerId,
-        /// The block hashes.
-        hashes: Vec<Hash>,
     },
     /// Send `notfound` for blocks (no block store here).
     NotFoundBlocks {
@@ -381,8 +384,8 @@ impl SyncManager {
         actions
     }
 
-    /// Whether getheaders/getblocks go unanswered: during initial sync, unless
-    /// [`SyncConfig::serve_during_initial_sync`].
+    /// Whether getheaders gets an empty reply: during initial sync (which includes a chain
+    /// with too little work), unless [`SyncConfig::serve_during_initial_sync`].
     fn withholds(&self, chain: &Chain, adjusted_time: SystemTime) -> bool {
         !self.config.serve_during_initial_sync && chain.is_initial_sync(adjusted_time)
     }
@@ -398,7 +401,13 @@ impl SyncManager {
         adjusted_time: SystemTime,
     ) -> Vec<Action> {
         if self.withholds(chain, adjusted_time) {
-            return Vec::new();
+            // Core: "Ignoring getheaders ... because active chain has too little work;
+            // sending empty response". Silence would make the asker time us out.
+            log::debug!("peer {peer}: getheaders during initial sync; sending empty headers");
+            return vec![Action::Headers {
+                peer,
+                headers: Vec::new(),
+            }];
         }
         let headers = chain.headers_after(locator, stop, MAX_BLOCK_HEADERS_PER_MSG);
         if let (Some(state), Some(last)) = (self.peers.get_mut(&peer), headers.last()) {
@@ -408,23 +417,12 @@ impl SyncManager {
         vec![Action::Headers { peer, headers }]
     }
 
-    /// The peer sent `getblocks` (btcd `OnGetBlocks`): an inv of up to 500 block hashes.
-    pub fn on_getblocks(
-        &mut self,
-        chain: &Chain,
-        peer: PeerId,
-        locator: &[Hash],
-        stop: &Hash,
-        adjusted_time: SystemTime,
-    ) -> Vec<Action> {
-        if self.withholds(chain, adjusted_time) {
-            return Vec::new();
-        }
-        let hashes = chain.hashes_after(locator, stop, MAX_BLOCKS_PER_MSG);
-        if hashes.is_empty() {
-            return Vec::new();
-        }
-        vec![Action::InvBlocks { peer, hashes }]
+    /// The peer sent `getblocks`: nothing is sent back. An inv of blocks is a promise to
+    /// serve them, and this node keeps none (Core also answers with nothing when it has
+    /// nothing to offer); a btcd that took such invs waited minutes for blocks, then left.
+    pub fn on_getblocks(&mut self, peer: PeerId) -> Vec<Action> {
+        log::debug!("peer {peer}: getblocks ignored (no blocks kept)");
+        Vec::new()
     }
 
     /// The peer asked for blocks by `getdata`: this node keeps none.
@@ -449,34 +447,46 @@ impl SyncManager {
             }
             return actions;
         };
+        let base = self.config.headers_timeout_base;
         let idle = self.peers.get(&peer).is_some_and(|p| {
             p.getheaders_at.is_none()
-                && p.answered_at.is_some_and(|at| {
-                    now.saturating_duration_since(at) >= self.config.stall_timeout
-                })
+                && p.answered_at
+                    .is_some_and(|at| now.saturating_duration_since(at) >= base)
         });
         if idle && !self.synced {
             self.request_headers(peer, chain.locator(), now, &mut actions);
             return actions;
         }
+        let height = i64::from(chain.height());
+        let ahead = self.peers.get(&peer).map_or(0, |p| {
+            (i64::from(p.info.start_height) - height).max(0) as u64
+        });
+        let timeout = base.saturating_add(
+            self.config
+                .headers_timeout_per_header
+                .saturating_mul(u32::try_from(ahead).unwrap_or(u32::MAX)),
+        );
         let stalled = self
             .peers
             .get(&peer)
             .and_then(|p| p.getheaders_at)
-            .is_some_and(|at| now.saturating_duration_since(at) >= self.config.stall_timeout);
+            .is_some_and(|at| now.saturating_duration_since(at) >= timeout);
         if stalled {
             log::info!(
-                "sync peer {peer} has not answered getheaders in {:?}; switching",
-                self.config.stall_timeout
+                "sync peer {peer} has not answered getheaders in {timeout:?}; switching"
             );
             if let Some(state) = self.peers.get_mut(&peer) {
                 state.stalled = true;
                 state.getheaders_at = None;
             }
-            actions.push(Action::Disconnect {
-                peer,
-                reason: DropReason::Stalled,
-            });
+            // Core drops a stalling headers-sync peer only when it claimed more than we have;
+            // one that announced nothing new keeps its link (it just is not asked again).
+            if ahead > 0 {
+                actions.push(Action::Disconnect {
+                    peer,
+                    reason: DropReason::Stalled,
+                });
+            }
             self.sync_peer = None;
             self.start_sync(chain, now, &mut actions);
         }
@@ -557,8 +567,9 @@ impl SyncManager {
         });
     }
 
-    /// Tells every peer except `from` about the new tip: headers to those that asked for them
-    /// (when few enough), an inv otherwise.
+    /// Tells every peer except `from` that sent `sendheaders` about the new tip, by
+    /// `headers` (when few enough). Never by block `inv`: an inv promises the block, and this
+    /// node serves none; the others learn of it from their own getheaders.
     fn announce(
         &mut self,
         chain: &Chain,
@@ -584,18 +595,16 @@ impl SyncManager {
                 })
                 .map_or(fork_height + 1, |h| h + 1);
             let count = height.saturating_sub(start) as usize + 1;
-            if p.prefers_headers && start <= height && count <= MAX_BLOCKS_TO_ANNOUNCE {
+            if !p.prefers_headers {
+                continue;
+            }
+            if start <= height && count <= MAX_BLOCKS_TO_ANNOUNCE {
                 let headers: Vec<BlockHeader> = (start..=height)
                     .filter_map(|h| chain.header_at(h))
                     .collect();
                 actions.push(Action::Headers { peer: id, headers });
-            } else {
-                actions.push(Action::InvBlocks {
-                    peer: id,
-                    hashes: vec![tip],
-                });
+                p.best_known = Some(tip);
             }
-            p.best_known = Some(tip);
         }
     }
 

@@ -6,9 +6,8 @@
 use btcnode::chain::pow::check_proof_of_work;
 use btcnode::params::Network;
 use btcnode::wire::{BlockHeader, Hash};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 
+pub use crate::support::Scratch as TempDir;
 
 /// Regtest's bits (its proof-of-work limit): about one nonce in two succeeds.
 pub const REGTEST_BITS: u32 = 0x207f_ffff;
@@ -52,33 +51,6 @@ pub fn mine_chain(start: &BlockHeader, n: usize, spacing: u32, tag: u8) -> Vec<B
 }
 
 /// A scratch directory removed on drop.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    /// A fresh empty directory under the system temp dir.
-    pub fn new(name: &str) -> TempDir {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "btcnode-{name}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-
-    /// Its path.
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Mainnet blocks 1–256 from `blocks1-256.bz2` (records: magic u32 LE, length u32 LE, block),
 /// decompressed with the `bzip2` tool; returns their headers.

@@ -562,9 +562,7 @@ fn chain_sync_keeps_a_silent_sync_peer_that_announced_nothing_new() {
     assert_eq!(n.sync.sync_peer(), Some(1));
     let acts = n.sync.tick(&n.chain, now + Duration::from_secs(5));
     assert!(
-        !acts
-            .iter()
-            .any(|a| matches!(a, Action::Disconnect { .. })),
+        !acts.iter().any(|a| matches!(a, Action::Disconnect { .. })),
         "{acts:?}"
     );
 }

@@ -56,12 +56,11 @@ fn threads_left_after_join() -> usize {
     }
 }
 
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+fn wait_for(what: &str, cond: impl FnMut() -> bool) {
+    assert!(
+        crate::support::wait_until(WAIT, cond),
+        "timed out waiting for {what}"
+    );
 }
 
 fn loopback_listener() -> (TcpListener, SocketAddr) {
@@ -162,7 +161,7 @@ fn permanent_peer_reconnects_after_restart() {
     drop(listener);
     drop(stream);
     cm.disconnect(id).expect("disconnect");
-    wait_until("two failed retries", || {
+    wait_for("two failed retries", || {
         cm.snapshot()
             .expect("snapshot")
             .pending
@@ -189,7 +188,7 @@ fn permanent_retries_back_off_linearly() {
     let cm = ConnManager::start(cfg, Vec::new()).expect("start");
     let target = ConnTarget::Addr(SocketAddr::from(([127, 0, 0, 1], 9)));
     let id = cm.connect(ConnReq::new(target, true)).expect("connect");
-    wait_until("four attempts", || attempts.lock().len() >= 4);
+    wait_for("four attempts", || attempts.lock().len() >= 4);
     let times = attempts.lock().clone();
     for (i, w) in times.windows(2).take(3).enumerate() {
         let want = retry * (i as u32 + 1);
@@ -220,7 +219,7 @@ fn automatic_failures_are_throttled_after_max_attempts() {
     }));
     let cm = ConnManager::start(cfg, Vec::new()).expect("start");
     let n = MAX_FAILED_ATTEMPTS as usize;
-    wait_until("the first attempt after throttling", || {
+    wait_for("the first attempt after throttling", || {
         attempts.lock().len() > n
     });
     let times = attempts.lock().clone();

@@ -4,9 +4,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Set in a child copy of the test binary to the name of the scenario it runs.
+pub use crate::support::Scratch;
+
 pub const CHILD_ENV: &str = "BTCNODE_FAULT_CHILD";
 
 /// The scenario this process was started to run as a child, if any.
@@ -49,36 +50,6 @@ pub fn thread_names() -> Vec<String> {
         .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
         .map(|s| s.trim_end().to_string())
         .collect()
-}
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-/// A fresh scratch directory, removed on drop.
-pub struct Scratch(pub PathBuf);
-
-impl Scratch {
-    /// Creates `<tmp>/btcnode-fault-<pid>-<n>-<name>`.
-    pub fn new(name: &str) -> Scratch {
-        let d = std::env::temp_dir().join(format!(
-            "btcnode-fault-{}-{}-{name}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).expect("create scratch dir");
-        Scratch(d)
-    }
-
-    /// The directory.
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// A tmpfs of a few kilobytes mounted on a fresh directory, unmounted on drop.

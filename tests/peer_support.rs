@@ -6,7 +6,7 @@
 
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use btcnode::params::Network;
 use btcnode::peer::{Config, MessageListeners, Peer};
@@ -32,19 +32,7 @@ pub fn test_config() -> Config {
     c
 }
 
-/// Polls `cond` every millisecond until it holds or `timeout` passes; returns whether it held.
-pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + timeout;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= end {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
+pub use crate::support::wait_until;
 
 /// A connected loopback TCP pair: (the side that dialed, the side that accepted).
 pub fn tcp_pair() -> (TcpStream, TcpStream) {

@@ -422,10 +422,15 @@ fn getaddr_answered_once_per_connection() {
         addr_list: routable_addrs(20, false),
     }));
     until_pong(&mut feeder, 1);
-    assert!(wait_until(Duration::from_secs(5), || node
-        .call("getnodeaddresses", &[json!(0)])
-        .as_array()
-        .is_some_and(|l| !l.is_empty())));
+    // `getnodeaddresses 0` is the whole book (Core), not the 23% getaddr sample.
+    assert!(
+        wait_until(Duration::from_secs(5), || node
+            .call("getnodeaddresses", &[json!(0)])
+            .as_array()
+            .is_some_and(|l| l.len() == 20)),
+        "{}",
+        node.call("getnodeaddresses", &[json!(0)])
+    );
 
     let mut asker = connect();
     asker.send(&Message::GetAddr);
@@ -746,7 +751,9 @@ fn tiny_server_channel_survives_connect_flood() {
     // In process: hold the peer tests' lock so their peer-thread counts stay exact.
     let _g = crate::peer_support::SERIAL.lock();
     let baseline_peers = crate::peer_support::peer_thread_count();
-    let dir = temp_dir("flood");
+    // Removed on drop, failed or not: this test runs the server in process, not as a Node.
+    let dir = crate::support::Scratch::new("flood");
+    let dir = dir.path();
     let port = free_port();
     let mut args = vec![
         "--regtest".to_string(),

@@ -77,19 +77,7 @@ pub fn temp_dir(name: &str) -> PathBuf {
     d
 }
 
-/// Polls `f` every 50 ms until it returns true or `timeout` passes.
-pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if f() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+pub use crate::support::wait_until;
 
 /// One running node.
 pub struct Node {

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::support::Scratch;
 use btcnode::socks::{Dialer, Error, Proxy, RoutingConfig, Target};
 
 /// Test helper threads are named too, so a stuck test shows what it waits on.
@@ -21,32 +22,6 @@ fn spawn_named<T: Send + 'static>(
 }
 
 const TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A fresh temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "btcn-{tag}-{}-{}",
-            std::process::id(),
-            rand_suffix()
-        ));
-        std::fs::create_dir_all(&p).expect("temp dir");
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn rand_suffix() -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    RandomState::new().hash_one(Instant::now())
-}
 
 /// A child process killed (SIGTERM, then SIGKILL) and reaped on drop.
 struct ChildGuard {
@@ -199,7 +174,7 @@ fn danted_connects_and_enforces_its_rules() {
     if !have("danted") {
         panic!("danted is not installed (scripts/test.sh installs dante-server)");
     }
-    let dir = TempDir::new("danted");
+    let dir = Scratch::new("danted");
     let port = free_port();
     let conf = dir.0.join("danted.conf");
     std::fs::write(
@@ -565,7 +540,7 @@ fn tor_resolve_in_a_network_namespace() {
         );
         return;
     };
-    let dir = TempDir::new("tor");
+    let dir = Scratch::new("tor");
     let data = dir.0.join("data");
     std::fs::create_dir_all(&data).expect("data dir");
     use std::os::unix::fs::PermissionsExt;

@@ -80,8 +80,58 @@ pub fn testdata_or_skip(check: &str, rel: &str) -> Option<PathBuf> {
     if found.is_none() {
         skip(
             check,
-            &format!("no {rel} (set {TESTDATA_ENV} to a folder laid out like ../shared; see README)"),
+            &format!(
+                "no {rel} (set {TESTDATA_ENV} to a folder laid out like ../shared; see README)"
+            ),
         );
     }
     found
+}
+
+/// A fresh scratch directory `<tmp>/btcnode-<name>-<pid>-<n>`, removed on drop, so every
+/// test cleans up after itself. The one scratch-directory type of the tests.
+#[allow(dead_code)]
+pub struct Scratch(pub PathBuf);
+
+#[allow(dead_code)]
+impl Scratch {
+    /// Creates it (empty).
+    pub fn new(name: &str) -> Scratch {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let d = std::env::temp_dir().join(format!(
+            "btcnode-{name}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("create scratch dir");
+        Scratch(d)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Polls `cond` every 2 ms until it holds or `timeout` passes; returns whether it held. The
+/// one polling wait of the tests: a negative check waits on the event that would show it.
+#[allow(dead_code)]
+pub fn wait_until(timeout: std::time::Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if std::time::Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
 }

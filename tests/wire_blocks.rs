@@ -269,9 +269,10 @@ fn random_txs_encode_like_the_bitcoin_crate() {
 
 #[test]
 fn mainnet_blocks_1_to_256_link_and_commit() {
-    let Some(path) =
-        testdata_or_skip("mainnet_blocks_1_to_256_link_and_commit", "data/blocks1-256.bz2")
-    else {
+    let Some(path) = testdata_or_skip(
+        "mainnet_blocks_1_to_256_link_and_commit",
+        "data/blocks1-256.bz2",
+    ) else {
         return;
     };
     let out = std::process::Command::new("bzip2")

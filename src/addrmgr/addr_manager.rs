@@ -214,6 +214,14 @@ impl AddrManager {
         self.shared.book.lock().need_more_addresses()
     }
 
+    /// Every known address (Core's `getnodeaddresses 0`: "0 to return all known
+    /// addresses"); Tor v2 addresses (read only) left out, as in gossip.
+    pub fn addresses(&self) -> Vec<NetAddress> {
+        let mut all = self.shared.book.lock().addresses();
+        all.retain(|a| !matches!(a.addr, crate::wire::AddrV2::TorV2(_)));
+        all
+    }
+
     /// Addresses for a `getaddr` reply (btcd's `AddressCache`).
     pub fn address_cache(&self) -> Vec<NetAddress> {
         self.shared.book.lock().address_cache()

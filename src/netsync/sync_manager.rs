@@ -472,9 +472,7 @@ impl SyncManager {
             .and_then(|p| p.getheaders_at)
             .is_some_and(|at| now.saturating_duration_since(at) >= timeout);
         if stalled {
-            log::info!(
-                "sync peer {peer} has not answered getheaders in {timeout:?}; switching"
-            );
+            log::info!("sync peer {peer} has not answered getheaders in {timeout:?}; switching");
             if let Some(state) = self.peers.get_mut(&peer) {
                 state.stalled = true;
                 state.getheaders_at = None;

@@ -95,7 +95,9 @@ impl Config {
             services: ServiceFlag::NONE,
             protocol_version: PROTOCOL_VERSION,
             min_protocol_version: MIN_ACCEPTABLE_PROTOCOL_VERSION,
-            disable_relay_tx: false,
+            // relay=0: the node keeps no mempool, so it asks for no transaction invs (as Core's
+            // -blocksonly does); relay=1 made Core log txrelay=1 and send them.
+            disable_relay_tx: true,
             allow_self_connections: false,
             sent_nonces: SentNonces::new(),
             negotiate_timeout: NEGOTIATE_TIMEOUT,

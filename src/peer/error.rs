@@ -55,6 +55,15 @@ pub enum DisconnectReason {
         /// The listener's reason.
         reason: String,
     },
+    /// The remote sent `reject` during the handshake (btcd rejects a version whose services
+    /// lack what it requires, e.g. `required services 0x1 not offered`).
+    Rejected {
+        /// What the remote said: the rejected command, the code and its reason, printable.
+        by_remote: String,
+    },
+    /// The first message did not start with this network's magic: most likely a BIP324 v2
+    /// handshake (Core 26+ tries v2 first and falls back to v1 when we close).
+    NotV1Message,
     /// `sendaddrv2` arrived after the handshake was complete (BIP155 forbids it).
     SendAddrV2AfterHandshake,
     /// A message could not be framed or decoded (bad magic, checksum, size or payload).
@@ -110,6 +119,13 @@ impl fmt::Display for DisconnectReason {
             DisconnectReason::VersionRejected { reason } => {
                 write!(f, "version rejected: {reason}")
             }
+            DisconnectReason::Rejected { by_remote } => {
+                write!(f, "rejected by the remote: {by_remote}")
+            }
+            DisconnectReason::NotV1Message => write!(
+                f,
+                "not a v1 message (a BIP324 v2 handshake?); v2 is not enabled"
+            ),
             DisconnectReason::SendAddrV2AfterHandshake => {
                 write!(f, "sendaddrv2 after the handshake")
             }

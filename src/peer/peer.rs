@@ -121,6 +121,7 @@ struct Flags {
     verack_received: bool,
     witness_enabled: bool,
     wants_addrv2: bool,
+    relay_txes: bool,
 }
 
 /// Statistics (btcd's `statsMtx` fields).
@@ -147,6 +148,9 @@ pub struct StatsSnap {
     pub services: ServiceFlag,
     /// The remote's user agent.
     pub user_agent: String,
+    /// The remote's `version` asked us to relay transactions (its BIP37 relay flag; Core's
+    /// `relaytxes`).
+    pub relay_txes: bool,
     /// The protocol version the remote advertised (0 before its `version`).
     pub advertised_protocol_version: u32,
     /// The negotiated protocol version.
@@ -534,6 +538,7 @@ impl Peer {
             inbound: inner.inbound,
             services: f.services,
             user_agent: f.user_agent.clone(),
+            relay_txes: f.relay_txes,
             advertised_protocol_version: f.advertised_protocol_version,
             protocol_version: f.protocol_version,
             starting_height: s.starting_height,
@@ -1011,6 +1016,7 @@ fn record_remote_version(p: &Peer, v: &MsgVersion, negotiated: u32) {
         f.version_known = true;
         f.services = v.services;
         f.user_agent = v.user_agent.clone();
+        f.relay_txes = !v.disable_relay_tx;
         f.witness_enabled = v.services.has(ServiceFlag::NODE_WITNESS);
     }
     let mut s = p.inner.stats.lock();
@@ -1041,20 +1047,42 @@ fn negotiate_handler(p: Peer, conn: Arc<dyn Conn>) {
         for o in neg.start() {
             write_outgoing(&p, &*conn, o)?;
         }
+        let mut first = true;
         loop {
             let timeout = cfg.negotiate_timeout;
             // Never `None`: the handshake does not mark its stack for trimming.
-            let Some((msg, n)) = read_next(
+            let next = read_next(
                 &p,
                 &*conn,
                 &mut framer,
                 neg.deadline(),
                 || DisconnectReason::NegotiateTimeout(timeout),
                 &mut read_state,
-            )?
-            else {
+            );
+            let next = match next {
+                Err(DisconnectReason::Malformed(_))
+                    if first && framer.failed_foreign_magic().is_some() =>
+                {
+                    let reason = DisconnectReason::NotV1Message;
+                    log::info!(target: "btcnode::peer", "{p}: closed: {reason}");
+                    return Err(reason);
+                }
+                other => other?,
+            };
+            let Some((msg, n)) = next else {
                 continue;
             };
+            first = false;
+            if let Message::Reject(r) = &msg {
+                let by_remote = format!(
+                    "reject {} code {:#04x} {:?}",
+                    crate::wire::hex::printable(r.cmd.as_bytes()),
+                    r.code,
+                    crate::wire::hex::printable(r.reason.as_bytes())
+                );
+                log::warn!(target: "btcnode::peer", "{p}: the remote rejected us during the handshake: {by_remote}");
+                return Err(DisconnectReason::Rejected { by_remote });
+            }
             p.inner.last_recv.store(unix_now(), Ordering::Relaxed);
             p.listeners().on_read(&p, n, Some(&msg), None);
             let received = match &msg {

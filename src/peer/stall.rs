@@ -14,7 +14,6 @@ pub const STALL_RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The interval between checks for stalled peers (btcd's `stallTickInterval`).
 pub const STALL_TICK_INTERVAL: Duration = Duration::from_secs(15);
 
-
 /// A response the remote peer owes us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Expected {

@@ -449,7 +449,7 @@ impl ServerState {
                     addr: s.addr.clone(),
                     addrlocal: None,
                     services: format!("{:016x}", s.services.0),
-                    relaytxes: false,
+                    relaytxes: s.relay_txes,
                     lastsend: secs(s.last_send),
                     lastrecv: secs(s.last_recv),
                     bytessent: s.bytes_sent,
@@ -485,11 +485,15 @@ impl ServerState {
             .collect()
     }
 
-    /// `getnodeaddresses`.
+    /// `getnodeaddresses`: `count` random known addresses, 0 meaning all of them (Core).
+    /// Only `getaddr` replies use the 23% sample ([`AddrManager::address_cache`]).
     pub fn node_addresses(&self, count: usize, network: Option<&str>) -> Vec<NodeAddress> {
-        let mut out: Vec<NodeAddress> = self
-            .addrmgr
-            .address_cache()
+        let mut all = self.addrmgr.addresses();
+        {
+            use rand::seq::SliceRandom;
+            all.shuffle(&mut rand::rng());
+        }
+        let mut out: Vec<NodeAddress> = all
             .into_iter()
             .filter_map(|na| {
                 let net = match na.addr {

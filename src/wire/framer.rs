@@ -132,6 +132,17 @@ impl Framer {
         }
     }
 
+    /// The magic of a header that failed its checks when it is not this network's (a peer
+    /// on another network, or one that is not speaking v1 at all, such as BIP324 v2).
+    pub fn failed_foreign_magic(&self) -> Option<u32> {
+        self.failed.as_ref()?;
+        if self.hdr_len < 4 {
+            return None;
+        }
+        let got = u32::from_le_bytes([self.hdr[0], self.hdr[1], self.hdr[2], self.hdr[3]]);
+        (got != self.magic).then_some(got)
+    }
+
     /// Reads once from `r` straight into the framer's buffer. `Ok(0)` means end of stream
     /// (or that a message is ready: check [`Framer::is_ready`] first). Timeouts and other
     /// errors are returned untouched; no byte read is ever lost.

@@ -12,6 +12,19 @@ pub fn encode(bytes: &[u8]) -> String {
     s
 }
 
+/// Remote bytes made safe to print: the text itself when it is printable ASCII (trailing
+/// NULs, as in a command field, dropped), else `0x` and lower-case hex. Raw remote bytes are
+/// never printed as text: a BIP324 key read as a command name filled logs with garbage.
+pub fn printable(bytes: &[u8]) -> String {
+    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    let text = &bytes[..end];
+    if text.iter().all(|b| (0x20..0x7f).contains(b)) {
+        text.iter().map(|&b| char::from(b)).collect()
+    } else {
+        format!("0x{}", encode(bytes))
+    }
+}
+
 /// Bytes from hex (either case); errors say where the input went wrong.
 pub fn decode(s: &str) -> Result<Vec<u8>, String> {
     let b = s.as_bytes();
@@ -56,5 +69,15 @@ mod tests {
         assert_eq!(super::decode("00AB10"), Ok(vec![0, 0xab, 0x10]));
         assert!(super::decode("0").is_err());
         assert!(super::decode("zz").is_err());
+    }
+}
+
+#[cfg(test)]
+mod printable_tests {
+    #[test]
+    fn printable_text_stays_other_bytes_become_hex() {
+        assert_eq!(super::printable(b"version\0\0\0\0\0"), "version");
+        assert_eq!(super::printable(&[0x5d, 0xfe, 0x52, 0]), "0x5dfe5200");
+        assert_eq!(super::printable(b"a\nb"), "0x610a62");
     }
 }

@@ -70,11 +70,8 @@ impl MessageHeader {
         raw_cmd.copy_from_slice(&bytes[4..16]);
         let length = u32_at(16);
         let checksum = [bytes[20], bytes[21], bytes[22], bytes[23]];
-        let lossy = || {
-            String::from_utf8_lossy(&raw_cmd)
-                .trim_end_matches('\0')
-                .to_string()
-        };
+        // Checked before the command is: the command may be any bytes here.
+        let lossy = || super::hex::printable(&raw_cmd);
         if length as usize > MAX_MESSAGE_PAYLOAD {
             return Err(Error::PayloadTooLarge {
                 command: lossy(),

@@ -50,8 +50,6 @@ pub fn mine_chain(start: &BlockHeader, n: usize, spacing: u32, tag: u8) -> Vec<B
     out
 }
 
-/// A scratch directory removed on drop.
-
 /// Mainnet blocks 1–256 from `blocks1-256.bz2` (records: magic u32 LE, length u32 LE, block),
 /// decompressed with the `bzip2` tool; returns their headers.
 /// `None` (and `check` skipped) without test data.

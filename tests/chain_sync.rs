@@ -183,14 +183,18 @@ fn chain_sync_announces_by_headers_only_to_peers_that_asked_for_them() {
         now,
         wall + Duration::from_secs(600),
     );
-    // Only peer 3 sent sendheaders: it alone hears of the tip, by headers. No block inv
-    // to anyone: this node serves no blocks.
+    // Peer 1 is credited with novel headers (eviction protection). Only peer 3 sent
+    // sendheaders: it alone hears of the tip, by headers. No block inv to anyone: this node
+    // serves no blocks.
     assert_eq!(
         acts,
-        vec![Action::Headers {
-            peer: 3,
-            headers: vec![next]
-        }]
+        vec![
+            Action::NovelHeaders { peer: 1 },
+            Action::Headers {
+                peer: 3,
+                headers: vec![next]
+            }
+        ]
     );
 }
 

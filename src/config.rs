@@ -14,6 +14,13 @@ use crate::params::Network;
 /// btcd's `defaultMaxPeers`: enough connections for a well-connected node on a small machine.
 pub const DEFAULT_MAX_PEERS: usize = 125;
 
+/// `--maxsendbuffer` default in KB: Bitcoin Core's `DEFAULT_MAXSENDBUFFER` (the peer layer's
+/// `DEFAULT_MAX_SEND_BUFFER` in bytes; config sits beside it and cannot import it).
+pub const DEFAULT_MAX_SEND_BUFFER_KB: usize = 1000;
+
+/// `--maxreceivebuffer` default in KB: Bitcoin Core's `DEFAULT_MAXRECEIVEBUFFER`.
+pub const DEFAULT_MAX_RECEIVE_BUFFER_KB: usize = 5000;
+
 /// btcd's `defaultBanThreshold`: the ban score at which a misbehaving peer is disconnected and
 /// banned.
 pub const DEFAULT_BAN_THRESHOLD: u32 = 100;
@@ -165,6 +172,12 @@ pub struct Config {
     pub addpeer: Vec<String>,
     /// `--maxpeers`: inbound plus outbound connection cap.
     pub max_peers: usize,
+    /// `--maxsendbuffer` (KB on the command line, bytes here): the per-peer send budget
+    /// (Core's `-maxsendbuffer`, default 1,000 KB).
+    pub max_send_buffer: usize,
+    /// `--maxreceivebuffer` (KB on the command line, bytes here): the per-peer receive
+    /// budget (Core's `-maxreceivebuffer`, default 5,000 KB).
+    pub max_receive_buffer: usize,
     /// `--nodnsseed` (also implied by `--connect` and by networks without seeds).
     pub no_dns_seed: bool,
     /// `--externalip`: addresses to advertise as ours.
@@ -253,6 +266,16 @@ const VALUE_FLAGS: &[(&str, &str, &str)] = &[
         "addpeer",
         "ADDR",
         "add a peer to connect with at startup (repeatable)",
+    ),
+    (
+        "maxsendbuffer",
+        "KB",
+        "per-peer send budget in KB (1000); a peer over it is not read until it reads",
+    ),
+    (
+        "maxreceivebuffer",
+        "KB",
+        "per-peer receive budget in KB (5000)",
     ),
     (
         "maxpeers",
@@ -644,6 +667,19 @@ fn build(m: &getopts::Matches, configfile: Option<PathBuf>) -> Result<Config, Co
             .map_err(|_| ConfigError(format!("invalid --maxpeers {v:?}")))?,
         None => DEFAULT_MAX_PEERS,
     };
+    let kb_flag = |name: &str, default: usize| -> Result<usize, ConfigError> {
+        match last(m, name) {
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|&k| k > 0)
+                .and_then(|k| k.checked_mul(1000))
+                .ok_or_else(|| ConfigError(format!("invalid --{name} {v:?}"))),
+            None => Ok(default),
+        }
+    };
+    let max_send_buffer = kb_flag("maxsendbuffer", DEFAULT_MAX_SEND_BUFFER_KB * 1000)?;
+    let max_receive_buffer = kb_flag("maxreceivebuffer", DEFAULT_MAX_RECEIVE_BUFFER_KB * 1000)?;
     let ban_threshold = match last(m, "banthreshold") {
         Some(v) => v
             .parse::<u32>()
@@ -734,6 +770,8 @@ fn build(m: &getopts::Matches, configfile: Option<PathBuf>) -> Result<Config, Co
         connect,
         addpeer,
         max_peers,
+        max_send_buffer,
+        max_receive_buffer,
         external_ips: m.opt_strs("externalip"),
         proxy,
         proxy_user: last(m, "proxyuser"),
@@ -837,6 +875,8 @@ mod tests {
         let c = run(&[]).unwrap();
         assert_eq!(c.network, Network::Mainnet);
         assert_eq!(c.max_peers, 125);
+        assert_eq!(c.max_send_buffer, 1_000_000);
+        assert_eq!(c.max_receive_buffer, 5_000_000);
         assert_eq!(c.ban_threshold, 100);
         assert_eq!(c.ban_duration, Duration::from_secs(86400));
         assert_eq!(c.listen, vec!["0.0.0.0:8333".parse().unwrap()]);

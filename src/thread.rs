@@ -104,6 +104,22 @@ pub fn release_unused_stack() {
     }
 }
 
+/// Gives freed heap memory back to the OS (glibc's `malloc_trim(0)`): a peer that left
+/// freed its queued replies and buffers, but glibc keeps freed chunks inside its arenas
+/// (per-thread arenas especially are only shrunk at their top), so without this the node's
+/// RSS stays at its peak after an attack ends: 4.56 GB measured 30 s after the peers had
+/// gone. `malloc_trim` walks every arena and returns whole free pages with
+/// `MADV_DONTNEED`. It costs time proportional to the heap, so the reaper calls it once it
+/// has no more peers in hand, not per message. A no-op outside glibc (musl returns memory
+/// by itself).
+pub fn release_freed_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim has no preconditions; it only takes glibc's arena locks.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// An address in a frame of its own, below every frame of its caller.
 #[cfg(target_os = "linux")]
 #[inline(never)]

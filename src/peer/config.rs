@@ -27,6 +27,30 @@ pub const READ_POLL_TIMEOUT: Duration = Duration::from_secs(5);
 /// write deadline; a peer that stops reading would pin its writer forever).
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The send budget per peer in bytes (Bitcoin Core's `DEFAULT_MAXSENDBUFFER`, 1,000 KB):
+/// bytes queued for the peer, each message counted with its 24-byte header. While over it,
+/// `pN-in` stops reading the peer, as Core stops processing its messages (`fPauseSend`).
+pub const DEFAULT_MAX_SEND_BUFFER: usize = 1000 * 1000;
+
+/// The receive budget per peer in bytes (Bitcoin Core's `DEFAULT_MAXRECEIVEBUFFER`,
+/// 5,000 KB): the most one message's payload may buffer. Above the largest message (4 MB),
+/// so no valid message meets it.
+pub const DEFAULT_MAX_RECEIVE_BUFFER: usize = 5000 * 1000;
+
+/// Ingress limit, messages per second a peer may send on average (beyond Core). Honest
+/// headers sync is a few messages a second (2,000 headers each); a ping flood is thousands.
+pub const DEFAULT_INGRESS_MSGS_PER_SEC: u32 = 2000;
+
+/// Ingress burst in messages: what a quiet peer may send at once before the rate applies.
+pub const DEFAULT_INGRESS_MSG_BURST: u32 = 10_000;
+
+/// Ingress limit, bytes per second a peer may send on average (beyond Core): 64 MB/s, well
+/// over what a full-speed block download from one peer reaches on loopback.
+pub const DEFAULT_INGRESS_BYTES_PER_SEC: u64 = 64 * 1000 * 1000;
+
+/// Ingress burst in bytes: four full blocks.
+pub const DEFAULT_INGRESS_BYTE_BURST: u64 = 16 * 1000 * 1000;
+
 /// Reports the node's best block hash and height for `version` (btcd's `NewestBlock`).
 pub type NewestBlockFn = dyn Fn() -> Option<(Hash, i32)> + Send + Sync;
 
@@ -80,6 +104,18 @@ pub struct Config {
     pub trickle_interval: Duration,
     /// Most messages waiting behind the one being written.
     pub max_pending_messages: usize,
+    /// Send budget in bytes (see [`DEFAULT_MAX_SEND_BUFFER`]).
+    pub max_send_buffer: usize,
+    /// Receive budget in bytes (see [`DEFAULT_MAX_RECEIVE_BUFFER`]).
+    pub max_receive_buffer: usize,
+    /// Ingress token bucket: messages per second and burst (0 turns it off).
+    pub ingress_msgs_per_sec: u32,
+    /// Ingress message burst.
+    pub ingress_msg_burst: u32,
+    /// Ingress token bucket: bytes per second (0 turns it off).
+    pub ingress_bytes_per_sec: u64,
+    /// Ingress byte burst.
+    pub ingress_byte_burst: u64,
 }
 
 impl Config {
@@ -110,6 +146,12 @@ impl Config {
             ping_interval: PING_INTERVAL,
             trickle_interval: TRICKLE_INTERVAL,
             max_pending_messages: MAX_PENDING_MESSAGES,
+            max_send_buffer: DEFAULT_MAX_SEND_BUFFER,
+            max_receive_buffer: DEFAULT_MAX_RECEIVE_BUFFER,
+            ingress_msgs_per_sec: DEFAULT_INGRESS_MSGS_PER_SEC,
+            ingress_msg_burst: DEFAULT_INGRESS_MSG_BURST,
+            ingress_bytes_per_sec: DEFAULT_INGRESS_BYTES_PER_SEC,
+            ingress_byte_burst: DEFAULT_INGRESS_BYTE_BURST,
         }
     }
 

@@ -70,6 +70,14 @@ pub enum DisconnectReason {
     Malformed(String),
     /// More messages were queued than the peer's pending limit: it is not reading them.
     SendQueueFull(usize),
+    /// The bytes queued for the peer stayed over its send budget (Core's `-maxsendbuffer`)
+    /// for longer than the write timeout: it is not reading what it asked for.
+    SendBufferFull {
+        /// Bytes queued (framing included) when it was dropped.
+        queued: usize,
+        /// The send budget in bytes.
+        limit: usize,
+    },
     /// A thread of the peer panicked (for example in a listener).
     Panicked {
         /// The thread's name.
@@ -136,6 +144,10 @@ impl fmt::Display for DisconnectReason {
                     "more than {n} messages pending: the remote is not reading"
                 )
             }
+            DisconnectReason::SendBufferFull { queued, limit } => write!(
+                f,
+                "send buffer full: {queued} bytes queued over the {limit}-byte budget past the write timeout"
+            ),
             DisconnectReason::Panicked { thread } => write!(f, "thread {thread} panicked"),
             DisconnectReason::Setup(e) => write!(f, "peer setup failed: {e}"),
             DisconnectReason::Evicted { group, group_peers } => write!(

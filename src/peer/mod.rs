@@ -12,6 +12,7 @@
 //! so a timeout never loses bytes; the idle clock restarts with each complete message.
 
 pub mod config;
+pub mod ingress;
 pub mod conn;
 pub mod error;
 pub mod listeners;

@@ -35,7 +35,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use crate::clock::unix_now;
 use crate::thread::{release_unused_stack, spawn_peer_thread};
@@ -46,8 +46,9 @@ use crate::wire::{
 };
 
 use super::config::Config;
-use super::conn::{Conn, ConnReader, is_timeout};
+use super::conn::{Conn, ConnReader, is_timeout, write_all_by};
 use super::error::{DisconnectReason, Error};
+use super::ingress::{IngressLimit, IngressSnap};
 use super::lru::LruSet;
 use super::negotiate::{Negotiation, Outgoing, REJECT_VERSION, Received};
 use super::ping::{BIP0031_VERSION, PingState, random_nonce};
@@ -67,6 +68,8 @@ struct OutMsg {
     /// Boxed so a batch handed to `pN-out` moves pointers, not whole messages.
     msg: Box<Message>,
     done: Option<Sender<()>>,
+    /// Its framed size ([`Message::encoded_len`]), charged to the send budget while queued.
+    size: usize,
 }
 
 /// Everything waiting to go out: btcd's `outputQueue`, `outputInvChan`, `pendingMsgs` and
@@ -88,6 +91,9 @@ struct Outbox {
     watching_trickle: bool,
     /// `pN-queue` has ended (or the peer is gone): nothing added is sent.
     closed: bool,
+    /// Framed bytes of every message queued or with `pN-out` and not yet written: what the
+    /// send budget ([`Config::max_send_buffer`]) is checked against (Core's `nSendSize`).
+    bytes: usize,
     /// `pN-queue`, once it runs: unparked when the outbox gains what it does not watch, and
     /// on disconnect. Kept under the outbox's lock, so a disconnect either finds it here or
     /// happened before `pN-queue` first looks at the disconnect flag.
@@ -103,8 +109,18 @@ impl Outbox {
             watching_send: true,
             watching_trickle: true,
             closed: false,
+            bytes: 0,
             queue_thread: None,
         }
+    }
+
+    /// Queues `m` behind the others and charges its size, or hands it back when the
+    /// message count is at its limit.
+    fn push(&mut self, m: OutMsg) -> Result<(), OutMsg> {
+        let size = m.size;
+        self.queue.push(m).map_err(|full| full.0)?;
+        self.bytes += size;
+        Ok(())
     }
 }
 
@@ -189,13 +205,19 @@ pub struct StatsSnap {
 
 /// What a peer has queued and what it waits for, for state dumps ([`Peer::debug_state`]).
 /// Copied out under short locks.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DebugState {
     /// Messages waiting behind the batch with `pN-out` (including any queued before the
     /// handshake finished).
     pub send_queue: usize,
     /// Inventory vectors waiting for the next trickle.
     pub pending_inv: usize,
+    /// Framed bytes queued or being written, against the send budget.
+    pub send_bytes: usize,
+    /// The send budget in bytes.
+    pub send_limit: usize,
+    /// The ingress limit's buckets and how often they stopped the reader.
+    pub ingress: IngressSnap,
     /// Responses owed by the remote, each with its stall deadline (without handler offsets),
     /// in the order of [`Expected`].
     pub waits: Vec<(Expected, Instant)>,
@@ -232,6 +254,11 @@ struct Inner {
     quit_rx: Receiver<()>,
     /// What waits to be sent; see [`Outbox`].
     outbox: Mutex<Outbox>,
+    /// Signalled (with the outbox lock) when the outbox's bytes go down or the peer
+    /// disconnects: `pN-in` waits on it while the peer is over its send budget.
+    send_room: Condvar,
+    /// The ingress limit's state as `pN-in` last left it, for the dump.
+    ingress: Mutex<IngressSnap>,
     /// Response deadlines, fed by `pN-in` and `pN-out` directly and checked by `pN-stall`.
     stall: Mutex<StallTracker>,
     flags: Mutex<Flags>,
@@ -315,6 +342,8 @@ impl Peer {
             quit_tx: Mutex::new(Some(quit_tx)),
             quit_rx,
             outbox: Mutex::new(Outbox::new(cfg.max_pending_messages)),
+            send_room: Condvar::new(),
+            ingress: Mutex::new(IngressSnap::default()),
             stall: Mutex::new(StallTracker::new(cfg.stall_response_timeout)),
             flags: Mutex::new(Flags {
                 services: cfg.services,
@@ -563,15 +592,31 @@ impl Peer {
     /// value out, never across a blocking call.
     pub fn debug_state(&self) -> DebugState {
         let inner = &self.inner;
-        let (send_queue, pending_inv) = {
+        let (send_queue, pending_inv, send_bytes) = {
             let ob = inner.outbox.lock();
-            (ob.queue.len(), ob.trickle.len())
+            (ob.queue.len(), ob.trickle.len(), ob.bytes)
         };
         DebugState {
             send_queue,
             pending_inv,
+            send_bytes,
+            send_limit: inner.cfg.max_send_buffer,
+            ingress: *inner.ingress.lock(),
             waits: inner.stall.lock().pending(),
         }
+    }
+
+    /// Framed bytes queued for the peer and not yet written.
+    pub fn send_bytes(&self) -> usize {
+        self.inner.outbox.lock().bytes
+    }
+
+    /// Whether the peer is at or over its send budget ([`Config::max_send_buffer`]). A
+    /// handler about to build a large reply (`headers`, blocks) checks this first and skips
+    /// the reply, as Core does not process a peer's messages while `fPauseSend` is set;
+    /// `pN-in` itself stops reading such a peer.
+    pub fn send_buffer_full(&self) -> bool {
+        self.send_bytes() >= self.inner.cfg.max_send_buffer
     }
 
     /// Queues a message. `done`, if given, receives `()` once the message is written or
@@ -585,12 +630,14 @@ impl Peer {
             fire(done);
             return;
         }
+        let size = msg.encoded_len(self.protocol_version());
         self.enqueue(
             OutMsg {
                 msg: Box::new(msg),
                 done,
+                size,
             },
-            |ob, m| ob.queue.push(m).map_err(|full| full.0),
+            |ob, m| ob.push(m),
         );
     }
 
@@ -604,7 +651,7 @@ impl Peer {
         let is_block = iv.inv_type == InvType::BLOCK || iv.inv_type == InvType::WITNESS_BLOCK;
         self.enqueue(iv, |ob, iv| {
             match ob.trickle.queue(iv, is_block, version_known) {
-                InvAction::SendNow(iv) => ob.queue.push(inv_msg(vec![iv])).map_err(|full| full.0),
+                InvAction::SendNow(iv) => ob.push(inv_msg(vec![iv])),
                 InvAction::Queued | InvAction::Dropped => Ok(()),
             }
         });
@@ -770,6 +817,7 @@ impl Peer {
         if let Some(t) = &inner.outbox.lock().queue_thread {
             t.unpark();
         }
+        inner.send_room.notify_all();
     }
 
     /// Waits until the peer is disconnected and every one of its threads has ended, and
@@ -842,17 +890,20 @@ impl Peer {
         let mut buf: Vec<u8> = Vec::new();
         let mut lens = Vec::with_capacity(msgs.len());
         let mut res: std::io::Result<()> = Ok(());
+        // One deadline for the whole batch: the write timeout is the time the remote gets to
+        // take what was handed over, however it trickles it in (see `write_all_by`).
+        let deadline = Instant::now() + inner.cfg.write_timeout;
         for msg in msgs {
             let bytes = encode_message(msg, pver, magic).map_err(|e| {
                 DisconnectReason::WriteError(format!("cannot encode {}: {e}", msg.command()))
             })?;
             lens.push(bytes.len());
             if buf.is_empty() && (bytes.len() >= COALESCE_BYTES || msgs.len() == 1) {
-                res = conn.write_all(&bytes);
+                res = write_all_by(conn, &bytes, deadline);
             } else {
                 buf.extend_from_slice(&bytes);
                 if buf.len() >= COALESCE_BYTES {
-                    res = conn.write_all(&buf);
+                    res = write_all_by(conn, &buf, deadline);
                     buf.clear();
                 }
             }
@@ -861,7 +912,7 @@ impl Peer {
             }
         }
         if res.is_ok() && !buf.is_empty() {
-            res = conn.write_all(&buf);
+            res = write_all_by(conn, &buf, deadline);
         }
         match &res {
             Ok(()) => {
@@ -903,8 +954,11 @@ fn check_locator(locator: &[Hash]) -> Result<(), Error> {
 
 /// An `inv` announcing `inv_list`, as an outgoing message.
 fn inv_msg(inv_list: Vec<InvVect>) -> OutMsg {
+    let msg = Message::Inv(MsgInv { inv_list });
     OutMsg {
-        msg: Box::new(Message::Inv(MsgInv { inv_list })),
+        // The inv encoding does not depend on the protocol version.
+        size: msg.encoded_len(0),
+        msg: Box::new(msg),
         done: None,
     }
 }
@@ -916,8 +970,11 @@ fn close_outbox(inner: &Inner) {
         let mut ob = inner.outbox.lock();
         ob.closed = true;
         let msgs: Vec<OutMsg> = ob.queue.drain().collect();
+        let drained: usize = msgs.iter().map(|m| m.size).sum();
+        ob.bytes = ob.bytes.saturating_sub(drained);
         (msgs, std::mem::take(&mut ob.trickle))
     };
+    inner.send_room.notify_all();
     msgs.into_iter().for_each(|m| fire(m.done));
 }
 
@@ -1034,6 +1091,7 @@ fn negotiate_handler(p: Peer, conn: Arc<dyn Conn>) {
         return;
     }
     let mut framer = Framer::new(cfg.network.magic(), cfg.protocol_version);
+    framer.set_max_payload(cfg.max_receive_buffer);
     let mut neg = Negotiation::new(
         p.inner.inbound,
         cfg.protocol_version,
@@ -1230,12 +1288,25 @@ fn in_handler(p: Peer, conn: Arc<dyn Conn>, mut framer: Framer) {
     if let Some(h) = neg {
         let _ = h.join();
     }
-    let idle_timeout = p.inner.cfg.idle_timeout;
+    let cfg = &p.inner.cfg;
+    let idle_timeout = cfg.idle_timeout;
     let mut idle_deadline = Instant::now() + idle_timeout;
     let mut read_state = ReadState::default();
+    let mut ingress = IngressLimit::new(
+        cfg.ingress_msgs_per_sec,
+        cfg.ingress_msg_burst,
+        cfg.ingress_bytes_per_sec,
+        cfg.ingress_byte_burst,
+        Instant::now(),
+    );
     let reason = loop {
         if p.is_disconnecting() {
             break DisconnectReason::Requested; // not recorded: the first reason stands
+        }
+        // Not reading while paused: the remote was not heard, so its idle clock stops.
+        match pause_while_over_budget(&p, &mut ingress) {
+            Ok(paused) => idle_deadline += paused,
+            Err(r) => break r,
         }
         let (msg, n) = match read_next(
             &p,
@@ -1260,6 +1331,8 @@ fn in_handler(p: Peer, conn: Arc<dyn Conn>, mut framer: Framer) {
             Err(r) => break r,
         };
         let now = Instant::now();
+        ingress.on_bytes(n, now);
+        ingress.on_message(now);
         p.inner.last_recv.store(unix_now(), Ordering::Relaxed);
         p.listeners().on_read(&p, n, Some(&msg), None);
         log::trace!(target: "btcnode::peer", "{p}: received {}", msg.command());
@@ -1279,6 +1352,49 @@ fn in_handler(p: Peer, conn: Arc<dyn Conn>, mut framer: Framer) {
         log::warn!(target: "btcnode::peer", "{p}: no answer for {idle_timeout:?} -- disconnecting");
     }
     p.disconnect_with(reason);
+}
+
+/// Stops `pN-in` from reading while the peer is at or over its send budget (Core's
+/// `fPauseSend`: TCP then pushes back on a remote that asks without reading), and while its
+/// ingress buckets are dry. Returns how long it paused. A send buffer still full after the
+/// write timeout drops the peer ([`DisconnectReason::SendBufferFull`]); a dry bucket never
+/// does.
+fn pause_while_over_budget(
+    p: &Peer,
+    ingress: &mut IngressLimit,
+) -> Result<Duration, DisconnectReason> {
+    let inner = &p.inner;
+    let limit = inner.cfg.max_send_buffer;
+    let start = Instant::now();
+    {
+        let mut ob = inner.outbox.lock();
+        while ob.bytes >= limit && !ob.closed {
+            if p.is_disconnecting() {
+                return Err(DisconnectReason::Requested);
+            }
+            let waited = start.elapsed();
+            if waited >= inner.cfg.write_timeout {
+                return Err(DisconnectReason::SendBufferFull {
+                    queued: ob.bytes,
+                    limit,
+                });
+            }
+            // Woken when pN-out gives bytes back or on disconnect; the timeout only bounds
+            // how late the write timeout is noticed.
+            let left = inner.cfg.write_timeout - waited;
+            inner.send_room.wait_for(&mut ob, left);
+        }
+    }
+    let wait = ingress.wait(Instant::now());
+    *inner.ingress.lock() = ingress.snap();
+    if !wait.is_zero() {
+        log::trace!(target: "btcnode::peer", "{p}: ingress limit: not reading for {wait:?}");
+        // Disconnect drops the quit sender, which ends this wait early.
+        if let Err(RecvTimeoutError::Disconnected) = inner.quit_rx.recv_timeout(wait) {
+            return Err(DisconnectReason::Requested);
+        }
+    }
+    Ok(start.elapsed())
 }
 
 /// Tells the remote why its message could not be read (btcd sends `reject` malformed).
@@ -1428,9 +1544,9 @@ fn queue_handler(p: &Peer, send_tx: Sender<Vec<OutMsg>>) {
         let mut ob = inner.outbox.lock();
         let batches = ob.trickle.on_tick(&mut inner.known_inventory.lock());
         for inv_list in batches {
-            if let Err(full) = ob.queue.push(inv_msg(inv_list)) {
+            if let Err(full) = ob.push(inv_msg(inv_list)) {
                 drop(ob);
-                fire(full.0.done);
+                fire(full.done);
                 p.disconnect_with(DisconnectReason::SendQueueFull(
                     inner.cfg.max_pending_messages,
                 ));
@@ -1462,6 +1578,13 @@ fn out_handler(p: Peer, conn: Arc<dyn Conn>, send_rx: Receiver<Vec<OutMsg>>) {
                 p.disconnect_with(reason);
             }
         }
+        // Written (or dropped): the budget gets its bytes back and a paused reader goes on.
+        let written: usize = batch.iter().map(|m| m.size).sum();
+        {
+            let mut ob = inner.outbox.lock();
+            ob.bytes = ob.bytes.saturating_sub(written);
+        }
+        inner.send_room.notify_all();
         batch.into_iter().for_each(|m| fire(m.done));
     }
 }

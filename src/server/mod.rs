@@ -258,6 +258,8 @@ impl Server {
         peer_cfg.user_agent_comments = config.ua_comments.clone();
         peer_cfg.services = ServiceFlag(LOCAL_SERVICES);
         peer_cfg.negotiate_timeout = config.peer_timeout;
+        peer_cfg.max_send_buffer = config.max_send_buffer;
+        peer_cfg.max_receive_buffer = config.max_receive_buffer;
         {
             let chain = chain.clone();
             peer_cfg.newest_block = Some(Arc::new(move || {
@@ -504,6 +506,12 @@ fn reaper_handler(rx: Receiver<Peer>) {
     for peer in rx.iter() {
         let reason = peer.wait_for_disconnect();
         log::debug!("{peer}: threads joined ({reason})");
+        drop(peer);
+        if rx.is_empty() {
+            // The peers that left freed their buffers: hand the pages back to the OS, once
+            // per wave of departures.
+            crate::thread::release_freed_heap();
+        }
     }
 }
 

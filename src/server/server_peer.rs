@@ -304,6 +304,12 @@ impl ServerPeer {
     /// and hand small fresh announcements to the server thread for relay.
     fn handle_addresses(&self, p: &Peer, list: &[NetAddress], command: &str) {
         if list.is_empty() {
+            if command == "addrv2" {
+                // BIP155: entries with unknown network ids were skipped while decoding; a
+                // peer gossiping only a future network type is honest and stays.
+                log::debug!("{p}: addrv2 with no address of a known network");
+                return;
+            }
             log::warn!("{p}: {command} contains no addresses, disconnecting");
             p.disconnect();
             return;
@@ -519,6 +525,12 @@ impl MessageListeners for ServerPeer {
     }
 
     fn on_get_headers(&self, p: &Peer, msg: &MsgGetHeaders) {
+        if p.send_buffer_full() {
+            // Core does not process a peer's messages while its send buffer is full; the
+            // reply (up to 162 KB) is not built for a peer that is not reading.
+            log::debug!("{p}: send buffer full, getheaders ignored");
+            return;
+        }
         let sent = self.ctx.to_sync(SyncMsg::GetHeaders {
             peer: p.id(),
             locator: msg.block_locator_hashes.clone(),

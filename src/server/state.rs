@@ -677,7 +677,7 @@ impl ServerState {
                 "no ping in flight".to_string()
             };
             log::info!(
-                "dump peer {} {} {} threads [{}] version {} ({}) ready {} | sent {} B, recv {} B | queues: send {} inv {} | last sent: {} | last recv: {} | waits for: {}; {} | ban score {} | addr processed {} rate-limited {}{}{}",
+                "dump peer {} {} {} threads [{}] version {} ({}) ready {} | sent {} B, recv {} B | queues: send {} ({}/{} B) inv {} | ingress: msg tokens {:.0} byte tokens {:.0} throttled {}x {:.1}s | last sent: {} | last recv: {} | waits for: {}; {} | ban score {} | addr processed {} rate-limited {}{}{}",
                 s.id,
                 s.addr,
                 if s.inbound { "inbound" } else { "outbound" },
@@ -688,7 +688,13 @@ impl ServerState {
                 s.bytes_sent,
                 s.bytes_received,
                 dbg.send_queue,
+                dbg.send_bytes,
+                dbg.send_limit,
                 dbg.pending_inv,
+                dbg.ingress.msg_tokens,
+                dbg.ingress.byte_tokens,
+                dbg.ingress.throttled,
+                dbg.ingress.throttled_for.as_secs_f64(),
                 fmt_recent(&st.recent_sent),
                 fmt_recent(&st.recent_recv),
                 waits.join(", "),

@@ -17,6 +17,7 @@ use crate::netsync::sync_handler::SYNC_TICK_INTERVAL;
 use crate::netsync::sync_listeners::action_message;
 use crate::netsync::{Action, SyncConfig, SyncHandle};
 use crate::peer::Peer;
+use crate::wire::Message;
 use crate::server::server_peer::ServerPeer;
 use crate::server::{CONTROL_TIMEOUT, ServerMsg, ServerState};
 
@@ -65,6 +66,13 @@ fn apply(server_tx: &Sender<ServerMsg>, quit: &Receiver<()>, a: Action) {
             quit,
             ServerMsg::Control(Box::new(move |state: &mut ServerState| {
                 if let Some(e) = state.peers.get(&id) {
+                    // A headers reply to a peer at its send budget is dropped, not queued
+                    // and counted afterwards: such a peer is not reading (pN-in already
+                    // stopped reading it; these were asked for before it got there).
+                    if matches!(msg, Message::Headers(_)) && e.peer.send_buffer_full() {
+                        log::debug!("{}: send buffer full, headers reply dropped", e.peer);
+                        return;
+                    }
                     e.peer.queue_message(msg, None);
                 }
             })),

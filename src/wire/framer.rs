@@ -5,10 +5,14 @@
 //! `io.ReadFull`); the checks are those of `ReadMessageWithEncodingN`.
 //!
 //! Memory: the header is assembled in a 24-byte array inside the struct; the payload
-//! buffer is allocated only after the header passed every check (magic, command, length
-//! against the command's maximum at the protocol version), with exactly the announced
-//! length, and is handed to the decoder without a copy. Between messages the framer holds
-//! no heap memory at all, so idle peers cost nothing here.
+//! buffer is started only after the header passed every check (magic, command, length
+//! against the command's maximum at the protocol version and against the receive budget),
+//! and grows with the bytes that actually arrive, [`RECEIVE_CHUNK`] at a time (capacity at
+//! most twice what arrived, never more than the announced length): a peer announcing a
+//! 4 MB block and sending nothing more costs a chunk, not 4 MB of address space (Bitcoin
+//! Core reads into a buffer that grows the same way). The complete payload is handed to the
+//! decoder without a copy. Between messages the framer holds no heap memory at all, so
+//! idle peers cost nothing here.
 //!
 //! Two ways in: [`Framer::push`] copies from a caller's buffer; [`Framer::read_buf`] +
 //! [`Framer::advance`] (or [`Framer::read_from`]) let the caller read straight into the
@@ -20,6 +24,10 @@ use std::io::{self, Read};
 use super::error::Error;
 use super::message::Message;
 use super::message_header::{MESSAGE_HEADER_SIZE, MessageHeader};
+
+/// The most payload bytes one read asks for beyond what arrived so far: how far ahead of
+/// the peer's actual sending the buffer may grow.
+pub const RECEIVE_CHUNK: usize = 64 * 1024;
 
 /// A message and the number of wire bytes it took (header and payload).
 pub type Framed = (Message, usize);
@@ -34,6 +42,7 @@ pub struct Framer {
     header: Option<MessageHeader>,
     payload: Vec<u8>,
     payload_len: usize,
+    max_payload: usize,
     failed: Option<Error>,
 }
 
@@ -48,8 +57,16 @@ impl Framer {
             header: None,
             payload: Vec::new(),
             payload_len: 0,
+            max_payload: usize::MAX,
             failed: None,
         }
+    }
+
+    /// Caps the payload of any one message at `bytes` (the peer's receive budget, Core's
+    /// `-maxreceivebuffer`): a longer announced length fails the framer before anything is
+    /// buffered. The command's own maximum still applies.
+    pub fn set_max_payload(&mut self, bytes: usize) {
+        self.max_payload = bytes;
     }
 
     /// Sets the protocol version for messages whose header is not yet complete (after the
@@ -94,10 +111,21 @@ impl Framer {
         if self.is_ready() {
             return &mut [];
         }
-        match self.header {
-            None => &mut self.hdr[self.hdr_len..],
-            Some(_) => &mut self.payload[self.payload_len..],
+        let length = match &self.header {
+            None => return &mut self.hdr[self.hdr_len..],
+            Some(h) => h.length as usize,
+        };
+        let want = self.payload_len + (length - self.payload_len).min(RECEIVE_CHUNK);
+        if self.payload.len() < want {
+            if self.payload.capacity() < want {
+                // Geometric growth (few copies for a 4 MB block), capped at the announced
+                // length: capacity stays within twice what arrived plus one chunk.
+                let cap = (self.payload.capacity() * 2).max(want).min(length);
+                self.payload.reserve_exact(cap - self.payload.len());
+            }
+            self.payload.resize(want, 0);
         }
+        &mut self.payload[self.payload_len..want]
     }
 
     /// Records that `n` bytes were written into [`Framer::read_buf`]; `n` larger than that
@@ -121,10 +149,16 @@ impl Framer {
 
     fn header_complete(&mut self) {
         match MessageHeader::decode(&self.hdr, self.magic, self.pver) {
+            Ok(h) if h.length as usize > self.max_payload => {
+                self.failed = Some(Error::PayloadTooLarge {
+                    command: h.command.clone(),
+                    length: u64::from(h.length),
+                    max: self.max_payload,
+                })
+            }
             Ok(h) => {
-                // The length passed the command's maximum, so this allocation is bounded
-                // by what the protocol allows for the command (at most 4,000,000 bytes).
-                self.payload = vec![0u8; h.length as usize];
+                // Nothing is allocated yet: read_buf grows the buffer as bytes arrive.
+                self.payload = Vec::new();
                 self.payload_len = 0;
                 self.header = Some(h);
             }
@@ -252,6 +286,46 @@ mod tests {
             assert_eq!(f.buffered(), 0);
             assert_eq!(f.heap_capacity(), 0);
         }
+    }
+
+    #[test]
+    fn payload_buffer_grows_with_arrived_bytes_not_the_announced_length() {
+        let msg = Message::Unknown {
+            command: "big".into(),
+            payload: vec![5; 3_000_000],
+        };
+        let bytes = encode_message(&msg, 70016, MAGIC).expect("encodable");
+        let mut f = Framer::new(MAGIC, 70016);
+        // The header plus 10 bytes: a chunk at most is held, not 3 MB.
+        assert_eq!(f.push(&bytes[..MESSAGE_HEADER_SIZE + 10]), MESSAGE_HEADER_SIZE + 10);
+        assert!(f.heap_capacity() <= RECEIVE_CHUNK, "{}", f.heap_capacity());
+        let mut fed = MESSAGE_HEADER_SIZE + 10;
+        while fed < bytes.len() {
+            let n = f.push(&bytes[fed..(fed + 100_000).min(bytes.len())]);
+            fed += n;
+            let arrived = fed - MESSAGE_HEADER_SIZE;
+            assert!(f.heap_capacity() <= 2 * arrived + RECEIVE_CHUNK);
+            assert!(f.heap_capacity() <= 3_000_000);
+        }
+        let (got, n) = f.next_message().expect("ready").expect("valid");
+        assert_eq!((got, n), (msg, bytes.len()));
+    }
+
+    #[test]
+    fn payload_over_the_receive_budget_fails_before_buffering() {
+        let msg = Message::Unknown {
+            command: "big".into(),
+            payload: vec![5; 2000],
+        };
+        let bytes = encode_message(&msg, 70016, MAGIC).expect("encodable");
+        let mut f = Framer::new(MAGIC, 70016);
+        f.set_max_payload(1999);
+        assert_eq!(f.push(&bytes), MESSAGE_HEADER_SIZE);
+        assert!(matches!(
+            f.next_message(),
+            Some(Err(Error::PayloadTooLarge { max: 1999, .. }))
+        ));
+        assert_eq!(f.heap_capacity(), 0);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod block_header;
 pub mod cli;
 pub mod codec;
+pub mod encoded_len;
 pub mod error;
 pub mod framer;
 pub mod framing;

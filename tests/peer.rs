@@ -776,6 +776,93 @@ fn write_timeout_on_peer_that_stops_reading() {
     drop(remote);
 }
 
+#[test]
+fn write_timeout_fires_at_its_time_against_a_remote_that_drips_reads() {
+    // The remote takes 4 KB every 50 ms: every write call moves a little, so a per-call
+    // socket timeout never fires (the 184 s measured for a 60 s timeout); the write
+    // deadline does.
+    let _g = SERIAL.lock();
+    let mut cfg = test_config();
+    cfg.write_timeout = Duration::from_millis(500);
+    let (p, mut remote) = scripted(&cfg, true);
+    remote.handshake(true);
+    // More than loopback's socket buffers hold, so the writer has to wait.
+    for _ in 0..6 {
+        p.queue_message(
+            Message::Unknown {
+                command: "junk".into(),
+                payload: vec![0u8; 3_900_000],
+            },
+            None,
+        );
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let dripper = {
+        let stop = stop.clone();
+        let s = remote.stream.try_clone().expect("clone");
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            let mut s = s;
+            let _ = s.set_read_timeout(Some(Duration::from_millis(50)));
+            while !stop.load(Ordering::SeqCst) {
+                if let Ok(0) = s.read(&mut buf) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    let start = Instant::now();
+    assert_eq!(
+        p.wait_for_disconnect(),
+        DisconnectReason::WriteTimeout(Duration::from_millis(500))
+    );
+    // Dripping at 80 KB/s, 24 MB would hold a per-call timeout for minutes.
+    let took = start.elapsed();
+    stop.store(true, Ordering::SeqCst);
+    let _ = dripper.join();
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    eprintln!("write timeout 500 ms fired after {took:?} against a dripping reader");
+    drop(remote);
+}
+
+#[test]
+fn over_send_budget_the_reader_stops_and_the_peer_goes_with_send_buffer_full() {
+    let _g = SERIAL.lock();
+    let mut cfg = test_config();
+    cfg.max_send_buffer = 100_000;
+    cfg.write_timeout = Duration::from_millis(500);
+    let (p, mut remote) = scripted(&cfg, true);
+    remote.handshake(true);
+    // The remote never reads: 100 x 200 KB is more than the socket buffers hold.
+    for _ in 0..100 {
+        p.queue_message(
+            Message::Unknown {
+                command: "junk".into(),
+                payload: vec![0u8; 200_000],
+            },
+            None,
+        );
+    }
+    assert!(p.send_bytes() >= 100_000 || !p.connected());
+    let d = p.debug_state();
+    assert_eq!(d.send_limit, 100_000);
+    let reason = p.wait_for_disconnect();
+    // Either the reader's budget wait or the writer's deadline ends it, both at the write
+    // timeout; the budget reason carries the figures.
+    match reason {
+        DisconnectReason::SendBufferFull { queued, limit } => {
+            assert_eq!(limit, 100_000);
+            assert!(queued >= 100_000);
+        }
+        DisconnectReason::WriteTimeout(_) => {}
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(reason.to_string().contains("write") || reason.to_string().contains("send buffer"));
+    drop(remote);
+}
+
 /// Panics on `getaddr`.
 struct PanicOnGetAddr;
 

@@ -87,7 +87,10 @@ pub(crate) fn write_all_by(conn: &dyn Conn, mut buf: &[u8], deadline: Instant) -
     while !buf.is_empty() {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(io::Error::new(io::ErrorKind::TimedOut, "write deadline passed"));
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "write deadline passed",
+            ));
         }
         // The socket option is only touched when it would overshoot the deadline by more
         // than 100 ms.

@@ -71,7 +71,8 @@ pub enum DisconnectReason {
     /// More messages were queued than the peer's pending limit: it is not reading them.
     SendQueueFull(usize),
     /// The bytes queued for the peer stayed over its send budget (Core's `-maxsendbuffer`)
-    /// for longer than the write timeout: it is not reading what it asked for.
+    /// for twice the write timeout (a writer that is stuck altogether ends with
+    /// [`DisconnectReason::WriteTimeout`] first): it reads too slowly for what it asks for.
     SendBufferFull {
         /// Bytes queued (framing included) when it was dropped.
         queued: usize,
@@ -146,7 +147,7 @@ impl fmt::Display for DisconnectReason {
             }
             DisconnectReason::SendBufferFull { queued, limit } => write!(
                 f,
-                "send buffer full: {queued} bytes queued over the {limit}-byte budget past the write timeout"
+                "send buffer full: {queued} bytes queued over the {limit}-byte budget for twice the write timeout"
             ),
             DisconnectReason::Panicked { thread } => write!(f, "thread {thread} panicked"),
             DisconnectReason::Setup(e) => write!(f, "peer setup failed: {e}"),

@@ -12,9 +12,9 @@
 //! so a timeout never loses bytes; the idle clock restarts with each complete message.
 
 pub mod config;
-pub mod ingress;
 pub mod conn;
 pub mod error;
+pub mod ingress;
 pub mod listeners;
 pub mod lru;
 pub mod negotiate;

@@ -1356,15 +1356,19 @@ fn in_handler(p: Peer, conn: Arc<dyn Conn>, mut framer: Framer) {
 
 /// Stops `pN-in` from reading while the peer is at or over its send budget (Core's
 /// `fPauseSend`: TCP then pushes back on a remote that asks without reading), and while its
-/// ingress buckets are dry. Returns how long it paused. A send buffer still full after the
-/// write timeout drops the peer ([`DisconnectReason::SendBufferFull`]); a dry bucket never
-/// does.
+/// ingress buckets are dry. Returns how long it paused. A send buffer still full after
+/// twice the write timeout drops the peer ([`DisconnectReason::SendBufferFull`]); a dry
+/// bucket never does.
 fn pause_while_over_budget(
     p: &Peer,
     ingress: &mut IngressLimit,
 ) -> Result<Duration, DisconnectReason> {
     let inner = &p.inner;
     let limit = inner.cfg.max_send_buffer;
+    // Twice the write timeout: a writer that is stuck altogether hits its own deadline
+    // first (WriteTimeout); this catches a remote that reads, but too slowly to ever get
+    // under its budget.
+    let give_up = inner.cfg.write_timeout.saturating_mul(2);
     let start = Instant::now();
     {
         let mut ob = inner.outbox.lock();
@@ -1373,7 +1377,7 @@ fn pause_while_over_budget(
                 return Err(DisconnectReason::Requested);
             }
             let waited = start.elapsed();
-            if waited >= inner.cfg.write_timeout {
+            if waited >= give_up {
                 return Err(DisconnectReason::SendBufferFull {
                     queued: ob.bytes,
                     limit,
@@ -1381,8 +1385,7 @@ fn pause_while_over_budget(
             }
             // Woken when pN-out gives bytes back or on disconnect; the timeout only bounds
             // how late the write timeout is noticed.
-            let left = inner.cfg.write_timeout - waited;
-            inner.send_room.wait_for(&mut ob, left);
+            inner.send_room.wait_for(&mut ob, give_up - waited);
         }
     }
     let wait = ingress.wait(Instant::now());

@@ -17,9 +17,9 @@ use crate::netsync::sync_handler::SYNC_TICK_INTERVAL;
 use crate::netsync::sync_listeners::action_message;
 use crate::netsync::{Action, SyncConfig, SyncHandle};
 use crate::peer::Peer;
-use crate::wire::Message;
 use crate::server::server_peer::ServerPeer;
 use crate::server::{CONTROL_TIMEOUT, ServerMsg, ServerState};
+use crate::wire::Message;
 
 /// Opens `<datadir>/<network>/headers.dat`; if the file cannot be opened at all the node runs
 /// with the chain in memory (a bad file's content never stops it: see `Chain::open`).

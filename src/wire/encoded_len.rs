@@ -12,6 +12,7 @@ use super::block_header::BLOCK_HEADER_LEN;
 use super::codec::varint_size;
 use super::message::Message;
 use super::message_header::MESSAGE_HEADER_SIZE;
+use super::protocol::BIP0031_VERSION;
 
 /// One inventory vector on the wire: type 4, hash 32.
 const INV_VECT_LEN: usize = 36;
@@ -31,6 +32,8 @@ impl Message {
             | Message::SendHeaders
             | Message::FilterClear
             | Message::WtxidRelay => 0,
+            // Before BIP31 a ping has no nonce.
+            Message::Ping(_) if pver <= BIP0031_VERSION => 0,
             Message::Ping(_) | Message::Pong(_) | Message::FeeFilter(_) => 8,
             Message::Inv(m) => count(m.inv_list.len()) + INV_VECT_LEN * m.inv_list.len(),
             Message::GetData(m) => count(m.inv_list.len()) + INV_VECT_LEN * m.inv_list.len(),
@@ -43,7 +46,9 @@ impl Message {
                 let n = m.block_locator_hashes.len();
                 4 + count(n) + HASH_LEN * n + HASH_LEN
             }
-            Message::Headers(m) => count(m.headers.len()) + (BLOCK_HEADER_LEN + 1) * m.headers.len(),
+            Message::Headers(m) => {
+                count(m.headers.len()) + (BLOCK_HEADER_LEN + 1) * m.headers.len()
+            }
             Message::Block(m) => m.serialize_size(),
             Message::Tx(m) => m.tx().as_bytes().len(),
             Message::Unknown { payload, .. } => payload.len(),

@@ -297,7 +297,10 @@ mod tests {
         let bytes = encode_message(&msg, 70016, MAGIC).expect("encodable");
         let mut f = Framer::new(MAGIC, 70016);
         // The header plus 10 bytes: a chunk at most is held, not 3 MB.
-        assert_eq!(f.push(&bytes[..MESSAGE_HEADER_SIZE + 10]), MESSAGE_HEADER_SIZE + 10);
+        assert_eq!(
+            f.push(&bytes[..MESSAGE_HEADER_SIZE + 10]),
+            MESSAGE_HEADER_SIZE + 10
+        );
         assert!(f.heap_capacity() <= RECEIVE_CHUNK, "{}", f.heap_capacity());
         let mut fed = MESSAGE_HEADER_SIZE + 10;
         while fed < bytes.len() {

@@ -50,3 +50,66 @@ impl Payload for MsgAddrV2 {
         MAX_VAR_INT_PAYLOAD + MAX_ADDR_PER_MSG * MAX_NET_ADDRESS_V2_PAYLOAD
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::codec::Reader;
+
+    /// One BIP155 entry: timestamp, services 1, `id`, `addr`, port 8333.
+    fn entry(id: u8, addr: &[u8]) -> Vec<u8> {
+        let mut b = 1_700_000_000u32.to_le_bytes().to_vec();
+        b.push(1);
+        b.push(id);
+        write_varint(&mut b, addr.len() as u64);
+        b.extend_from_slice(addr);
+        b.extend_from_slice(&8333u16.to_be_bytes());
+        b
+    }
+
+    fn decode(entries: &[Vec<u8>]) -> Result<MsgAddrV2, Error> {
+        let mut p = Vec::new();
+        write_varint(&mut p, entries.len() as u64);
+        entries.iter().for_each(|e| p.extend_from_slice(e));
+        MsgAddrV2::decode(&mut Reader::new(&p), 70016)
+    }
+
+    #[test]
+    fn unknown_network_ids_are_skipped_known_ones_kept() {
+        let got = decode(&[
+            entry(0x2a, &[1, 2, 3, 4, 5]),
+            entry(1, &[127, 0, 0, 1]),
+            entry(0xff, &[]),
+        ])
+        .expect("valid");
+        assert_eq!(got.addr_list.len(), 1);
+        // Only unknown networks: an empty list, not an error (BIP155).
+        let got = decode(&[entry(0x2a, &[9; 512]), entry(0x07, &[1])]).expect("valid");
+        assert!(got.addr_list.is_empty());
+    }
+
+    #[test]
+    fn over_512_bytes_or_a_known_id_with_the_wrong_length_is_an_error() {
+        assert!(matches!(
+            decode(&[entry(0x2a, &[9; 513])]),
+            Err(Error::InvalidAddressSize {
+                network_id: 0x2a,
+                len: 513
+            })
+        ));
+        assert!(matches!(
+            decode(&[entry(1, &[127, 0, 0, 1, 0])]),
+            Err(Error::InvalidAddressSize {
+                network_id: 1,
+                len: 5
+            })
+        ));
+        assert!(matches!(
+            decode(&[entry(4, &[0; 31])]),
+            Err(Error::InvalidAddressSize {
+                network_id: 4,
+                len: 31
+            })
+        ));
+    }
+}

@@ -194,7 +194,7 @@ fn bad_checksum_disconnects() {
     remote.send_raw(&bytes);
     let r = p.wait_for_disconnect();
     assert!(
-        matches!(&r, DisconnectReason::Malformed(e) if e.contains("checksum")),
+        matches!(&r, DisconnectReason::Malformed(e) if e.to_string().contains("checksum")),
         "{r}"
     );
 }
@@ -360,7 +360,9 @@ fn stall_of_each_expected_response_disconnects() {
         send(&p);
         assert_eq!(
             p.wait_for_disconnect(),
-            DisconnectReason::Stalled { expected },
+            DisconnectReason::Stalled {
+                waiting_for: expected
+            },
             "{what}"
         );
         let took = start.elapsed();
@@ -492,7 +494,9 @@ fn handler_time_extends_stall_deadlines() {
     assert!(alive, "handler time must extend the deadline");
     let (alive, reason) = run(Duration::ZERO, Duration::from_millis(450));
     assert!(!alive);
-    assert_eq!(reason, DisconnectReason::Stalled { expected: "block" });
+    assert_eq!(reason, DisconnectReason::Stalled {
+            waiting_for: "block"
+        });
 }
 
 #[test]
@@ -910,16 +914,16 @@ fn disconnect_is_idempotent_and_keeps_first_reason() {
     let cfg = test_config();
     let (p, mut remote) = scripted(&cfg, true);
     remote.handshake(true);
-    p.disconnect_with(DisconnectReason::Stalled { expected: "inv" });
+    p.disconnect_with(DisconnectReason::Stalled { waiting_for: "inv" });
     p.disconnect();
     p.disconnect_with(DisconnectReason::SelfConnection);
     assert_eq!(
         p.wait_for_disconnect(),
-        DisconnectReason::Stalled { expected: "inv" }
+        DisconnectReason::Stalled { waiting_for: "inv" }
     );
     assert_eq!(
         p.wait_for_disconnect(),
-        DisconnectReason::Stalled { expected: "inv" }
+        DisconnectReason::Stalled { waiting_for: "inv" }
     );
     assert!(!p.connected());
 }

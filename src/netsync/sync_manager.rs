@@ -84,6 +84,16 @@ pub enum DropReason {
     Stalled,
 }
 
+impl From<DropReason> for crate::peer::DisconnectReason {
+    fn from(r: DropReason) -> Self {
+        match r {
+            DropReason::Stalled => crate::peer::DisconnectReason::Stalled {
+                waiting_for: "headers",
+            },
+        }
+    }
+}
+
 /// Something for the shell to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {

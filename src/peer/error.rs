@@ -4,12 +4,38 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::wire;
+
 /// Why a peer was disconnected. The first reason recorded wins; it is what
 /// [`crate::peer::Peer::wait_for_disconnect`] returns, what the logs print and what RPC shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DisconnectReason {
-    /// [`crate::peer::Peer::disconnect`] was called (by the server, a ban, shutdown).
+    /// [`crate::peer::Peer::disconnect`] was called by a library user that gave no reason.
+    /// The node itself always says why (one of the variants below).
     Requested,
+    /// The peer's ban score reached the threshold (btcd's `addBanScore`): its host is banned.
+    Banned {
+        /// The score that crossed the threshold.
+        score: u32,
+        /// What the peer did last.
+        reason: String,
+    },
+    /// The peer's address was banned while it was connected (a ban of its host by another
+    /// connection, `setban`, or a refused connection from a banned host).
+    AddressBanned,
+    /// The peer broke a protocol rule that is not scored but ends the connection (a bloom
+    /// message to a node without `NODE_BLOOM`, a bad `feefilter`, an empty `addr`).
+    Misbehaving {
+        /// What it did.
+        reason: String,
+    },
+    /// An RPC call dropped the peer (`disconnectnode`, `addnode remove`).
+    Rpc {
+        /// The RPC method.
+        method: &'static str,
+    },
+    /// The node is shutting down.
+    Shutdown,
     /// The remote closed the connection (end of stream).
     RemoteClosed,
     /// Reading from the socket failed.
@@ -25,7 +51,7 @@ pub enum DisconnectReason {
     /// A response the remote owed did not arrive in time.
     Stalled {
         /// The command of the overdue response.
-        expected: &'static str,
+        waiting_for: &'static str,
     },
     /// The remote's version carried a nonce we sent: we connected to ourselves.
     SelfConnection,
@@ -67,7 +93,7 @@ pub enum DisconnectReason {
     /// `sendaddrv2` arrived after the handshake was complete (BIP155 forbids it).
     SendAddrV2AfterHandshake,
     /// A message could not be framed or decoded (bad magic, checksum, size or payload).
-    Malformed(String),
+    Malformed(wire::Error),
     /// More messages were queued than the peer's pending limit: it is not reading them.
     SendQueueFull(usize),
     /// The bytes queued for the peer stayed over its send budget (Core's `-maxsendbuffer`)
@@ -100,6 +126,13 @@ impl fmt::Display for DisconnectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DisconnectReason::Requested => write!(f, "disconnect requested"),
+            DisconnectReason::Banned { score, reason } => {
+                write!(f, "banned: ban score {score} ({reason})")
+            }
+            DisconnectReason::AddressBanned => write!(f, "its address is banned"),
+            DisconnectReason::Misbehaving { reason } => write!(f, "misbehaving: {reason}"),
+            DisconnectReason::Rpc { method } => write!(f, "dropped by rpc {method}"),
+            DisconnectReason::Shutdown => write!(f, "node shutting down"),
             DisconnectReason::RemoteClosed => write!(f, "remote closed the connection"),
             DisconnectReason::ReadError(e) => write!(f, "read error: {e}"),
             DisconnectReason::WriteError(e) => write!(f, "write error: {e}"),
@@ -110,8 +143,8 @@ impl fmt::Display for DisconnectReason {
             DisconnectReason::NegotiateTimeout(d) => {
                 write!(f, "version handshake not complete within {d:?}")
             }
-            DisconnectReason::Stalled { expected } => {
-                write!(f, "stalled: no {expected} in time")
+            DisconnectReason::Stalled { waiting_for } => {
+                write!(f, "stalled: no {waiting_for} in time")
             }
             DisconnectReason::SelfConnection => write!(f, "connected to self"),
             DisconnectReason::ProtocolVersionTooLow { version, min } => {
@@ -159,6 +192,44 @@ impl fmt::Display for DisconnectReason {
     }
 }
 
+impl DisconnectReason {
+    /// A short stable name for the variant (for RPC fields, counters and greps), such as
+    /// `banned` or `idle_timeout`; [`fmt::Display`] gives the whole story.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DisconnectReason::Requested => "requested",
+            DisconnectReason::Banned { .. } => "banned",
+            DisconnectReason::AddressBanned => "address_banned",
+            DisconnectReason::Misbehaving { .. } => "misbehaving",
+            DisconnectReason::Rpc { .. } => "rpc",
+            DisconnectReason::Shutdown => "shutdown",
+            DisconnectReason::RemoteClosed => "remote_closed",
+            DisconnectReason::ReadError(_) => "read_error",
+            DisconnectReason::WriteError(_) => "write_error",
+            DisconnectReason::WriteTimeout(_) => "write_timeout",
+            DisconnectReason::IdleTimeout(_) => "idle_timeout",
+            DisconnectReason::NegotiateTimeout(_) => "negotiate_timeout",
+            DisconnectReason::Stalled { .. } => "stalled",
+            DisconnectReason::SelfConnection => "self_connection",
+            DisconnectReason::ProtocolVersionTooLow { .. } => "protocol_version_too_low",
+            DisconnectReason::DuplicateVersion => "duplicate_version",
+            DisconnectReason::DuplicateVerAck => "duplicate_verack",
+            DisconnectReason::VersionNotFirst { .. } => "version_not_first",
+            DisconnectReason::InvalidHandshake { .. } => "invalid_handshake",
+            DisconnectReason::VersionRejected { .. } => "version_rejected",
+            DisconnectReason::SendAddrV2AfterHandshake => "sendaddrv2_after_handshake",
+            DisconnectReason::Malformed(_) => "malformed",
+            DisconnectReason::SendQueueFull(_) => "send_queue_full",
+            DisconnectReason::Panicked { .. } => "panicked",
+            DisconnectReason::Setup(_) => "setup",
+            DisconnectReason::Rejected { .. } => "rejected",
+            DisconnectReason::NotV1Message => "not_v1_message",
+            DisconnectReason::Evicted { .. } => "evicted",
+            DisconnectReason::SendBufferFull { .. } => "send_buffer_full",
+        }
+    }
+}
+
 /// What can fail when using a peer's API.
 #[derive(Debug)]
 pub enum Error {
@@ -201,5 +272,27 @@ impl std::error::Error for Error {
             Error::Socket { source, .. } => Some(source),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_short_and_display_tells_why() {
+        let r = DisconnectReason::Banned {
+            score: 100,
+            reason: "filterload".into(),
+        };
+        assert_eq!(r.kind(), "banned");
+        assert_eq!(r.to_string(), "banned: ban score 100 (filterload)");
+        let r = DisconnectReason::Stalled {
+            waiting_for: "headers",
+        };
+        assert_eq!(r.kind(), "stalled");
+        assert_eq!(r.to_string(), "stalled: no headers in time");
+        assert_eq!(DisconnectReason::Rpc { method: "disconnectnode" }.kind(), "rpc");
+        assert_eq!(DisconnectReason::Shutdown.kind(), "shutdown");
     }
 }

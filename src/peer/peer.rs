@@ -1007,7 +1007,7 @@ fn read_next(
             Some(Ok(m)) => return Ok(Some(m)),
             Some(Err(e)) => {
                 p.listeners().on_read(p, 0, None, Some(&e));
-                return Err(DisconnectReason::Malformed(e.to_string()));
+                return Err(DisconnectReason::Malformed(e));
             }
             None => {}
         }
@@ -1404,7 +1404,7 @@ fn pause_while_over_budget(
 /// Kept out of [`in_handler`] like [`dispatch`].
 #[cold]
 #[inline(never)]
-fn reject_malformed(p: &Peer, e: &str) {
+fn reject_malformed(p: &Peer, e: &crate::wire::Error) {
     if !p.is_disconnecting() {
         log::warn!(target: "btcnode::peer", "{p}: cannot read message: {e}");
         let text = format!("can't read message from {p}: {e}");
@@ -1609,7 +1609,7 @@ fn stall_handler(p: Peer) {
         if let Some(expected) = overdue {
             log::debug!(target: "btcnode::peer", "{p}: appears to be stalled or misbehaving, {} timeout -- disconnecting", expected.command());
             p.disconnect_with(DisconnectReason::Stalled {
-                expected: expected.command(),
+                waiting_for: expected.command(),
             });
         }
     }

@@ -63,6 +63,10 @@ pub struct PeerInfo {
     pub addr_rate_limited: u64,
     /// Whether the version handshake is complete.
     pub handshake_complete: bool,
+    /// Why the peer is being disconnected, for a peer still listed while it goes (btcnode's
+    /// own field; absent for a live peer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disconnect_reason: Option<String>,
 }
 
 /// One network in `getnetworkinfo`.

@@ -567,7 +567,7 @@ fn server_handler(
     }
     log::info!("disconnecting {} peers", state.peers.len());
     for e in state.peers.values() {
-        e.peer.disconnect();
+        e.peer.disconnect_with(peer::DisconnectReason::Shutdown);
     }
     let ids: Vec<u64> = state.peers.keys().copied().collect();
     for id in ids {

@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::connmgr::DynamicBanScore;
 use crate::netsync::SyncMsg;
 use crate::netsync::sync_listeners::peer_info;
-use crate::peer::{LruSet, MessageListeners, Peer};
+use crate::peer::{DisconnectReason, LruSet, MessageListeners, Peer};
 use crate::server::ServerMsg;
 use crate::server::addr_relay::{ADDR_RELAY_MAX_AGE, ADDR_RELAY_MAX_COUNT, AddrTokenBucket};
 use crate::wire::protocol::BIP0111_VERSION;
@@ -261,7 +261,10 @@ impl ServerPeer {
                         reason: format!("ban score {score}: {reason}"),
                     });
                 }
-                p.disconnect();
+                p.disconnect_with(DisconnectReason::Banned {
+                    score,
+                    reason: reason.to_string(),
+                });
                 true
             }
         }
@@ -311,7 +314,9 @@ impl ServerPeer {
                 return;
             }
             log::warn!("{p}: {command} contains no addresses, disconnecting");
-            p.disconnect();
+            p.disconnect_with(DisconnectReason::Misbehaving {
+                reason: format!("{command} with no addresses"),
+            });
             return;
         }
         let now = Instant::now();
@@ -373,7 +378,10 @@ impl ServerPeer {
         if p.protocol_version() >= BIP0111_VERSION {
             self.add_ban_score(p, 100, 0, command);
         }
-        p.disconnect();
+        // After a ban the first reason (Banned) stands.
+        p.disconnect_with(DisconnectReason::Misbehaving {
+            reason: format!("{command} with bloom filtering disabled"),
+        });
     }
 
     /// Our address, if we listen and it is routable, for advertising to `p`.
@@ -494,7 +502,9 @@ impl MessageListeners for ServerPeer {
     fn on_mem_pool(&self, p: &Peer) {
         // btcd: a node without NODE_BLOOM does not serve mempool requests.
         log::debug!("{p}: sent mempool request with bloom filtering disabled, disconnecting");
-        p.disconnect();
+        p.disconnect_with(DisconnectReason::Misbehaving {
+            reason: "mempool with bloom filtering disabled".into(),
+        });
     }
 
     fn on_get_data(&self, p: &Peer, msg: &MsgGetData) {
@@ -576,7 +586,9 @@ impl MessageListeners for ServerPeer {
         // btcd: a negative fee or more than all bitcoin is nonsense.
         if msg.min_fee < 0 || msg.min_fee > MAX_SATOSHI {
             log::debug!("{p}: invalid feefilter {}, disconnecting", msg.min_fee);
-            p.disconnect();
+            p.disconnect_with(DisconnectReason::Misbehaving {
+                reason: format!("invalid feefilter {}", msg.min_fee),
+            });
             return;
         }
         self.state.lock().fee_filter = msg.min_fee;

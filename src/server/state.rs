@@ -393,7 +393,7 @@ impl ServerState {
     pub fn disconnect_banned(&mut self, net: &IpNet) {
         for e in self.peers.values() {
             if !e.sp.whitelisted && peer_ip(&e.peer).is_some_and(|ip| net.contains(ip)) {
-                e.peer.disconnect();
+                e.peer.disconnect_with(DisconnectReason::AddressBanned);
             }
         }
     }
@@ -480,6 +480,7 @@ impl ServerState {
                         .find(|(id, _)| *id == s.id)
                         .map(|(_, st)| st.label().to_string()),
                     next_eviction: plan.evict == Some(s.id),
+                    disconnect_reason: e.peer.disconnect_reason().map(|r| r.to_string()),
                 }
             })
             .collect()
@@ -559,7 +560,7 @@ impl ServerState {
                 }
                 for e in self.peers.values() {
                     if e.conn_req.as_ref().is_some_and(|r| r.id == id) {
-                        e.peer.disconnect();
+                        e.peer.disconnect_with(DisconnectReason::Rpc { method: "addnode" });
                     }
                 }
                 log::info!("removed persistent peer {addr}");
@@ -585,7 +586,9 @@ impl ServerState {
                 DisconnectTarget::Address(a) => e.peer.addr() == a,
             };
             if hit {
-                e.peer.disconnect();
+                e.peer.disconnect_with(DisconnectReason::Rpc {
+                    method: "disconnectnode",
+                });
                 found = true;
             }
         }
@@ -677,7 +680,7 @@ impl ServerState {
                 "no ping in flight".to_string()
             };
             log::info!(
-                "dump peer {} {} {} threads [{}] version {} ({}) ready {} | sent {} B, recv {} B | queues: send {} ({}/{} B) inv {} | ingress: msg tokens {:.0} byte tokens {:.0} throttled {}x {:.1}s | last sent: {} | last recv: {} | waits for: {}; {} | ban score {} | addr processed {} rate-limited {}{}{}",
+                "dump peer {} {} {} threads [{}] version {} ({}) ready {}{} | sent {} B, recv {} B | queues: send {} ({}/{} B) inv {} | ingress: msg tokens {:.0} byte tokens {:.0} throttled {}x {:.1}s | last sent: {} | last recv: {} | waits for: {}; {} | ban score {} | addr processed {} rate-limited {}{}{}",
                 s.id,
                 s.addr,
                 if s.inbound { "inbound" } else { "outbound" },
@@ -685,6 +688,10 @@ impl ServerState {
                 s.protocol_version,
                 s.user_agent,
                 e.ready,
+                e.peer
+                    .disconnect_reason()
+                    .map(|r| format!(" | disconnecting: {r}"))
+                    .unwrap_or_default(),
                 s.bytes_sent,
                 s.bytes_received,
                 dbg.send_queue,

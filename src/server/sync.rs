@@ -87,7 +87,7 @@ fn apply(server_tx: &Sender<ServerMsg>, quit: &Receiver<()>, a: Action) {
                 ServerMsg::Control(Box::new(move |state: &mut ServerState| {
                     if let Some(e) = state.peers.get(&peer) {
                         log::info!("{}: disconnecting: {reason:?}", e.peer);
-                        e.peer.disconnect();
+                        e.peer.disconnect_with(reason.into());
                     }
                 })),
             );

@@ -24,7 +24,8 @@ use parking_lot::Mutex;
 const NET: Network = Network::Regtest;
 const REMOTE_ENV: &str = "BTCNODE_BENCH_PEER_REMOTE";
 const FLOOR_ENV: &str = "BTCNODE_BENCH_PEER_FLOOR";
-/// Set to `idle` to run only the idle-peer memory and CPU part (keeps runs short).
+/// Set to `idle` to run only the idle-peer memory and CPU part, or to `pipeline` to skip it
+/// and run only handshakes, ping round trips and the send pipeline (keeps runs short).
 const ONLY_ENV: &str = "BTCNODE_BENCH_PEER_ONLY";
 
 /// Runs the section (or, in a child process, the remote or floor helper).
@@ -37,8 +38,11 @@ pub fn run() {
         floor_main(n.parse().unwrap_or(1000));
         std::process::exit(0);
     }
-    idle_peers();
-    if std::env::var(ONLY_ENV).is_ok_and(|v| v == "idle") {
+    let only = std::env::var(ONLY_ENV).unwrap_or_default();
+    if only != "pipeline" {
+        idle_peers();
+    }
+    if only == "idle" {
         return;
     }
     handshakes();

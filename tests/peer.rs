@@ -494,9 +494,12 @@ fn handler_time_extends_stall_deadlines() {
     assert!(alive, "handler time must extend the deadline");
     let (alive, reason) = run(Duration::ZERO, Duration::from_millis(450));
     assert!(!alive);
-    assert_eq!(reason, DisconnectReason::Stalled {
+    assert_eq!(
+        reason,
+        DisconnectReason::Stalled {
             waiting_for: "block"
-        });
+        }
+    );
 }
 
 #[test]

@@ -609,6 +609,32 @@ fn addnode_add_remove_onetry() {
     assert!(wait_until(Duration::from_secs(10), || connect_count(&b) == 0));
     let none = b.try_call("disconnectnode", &[json!(target)]);
     assert!(matches!(none, Err(btcnode::rpc::Error::Rpc(ref e)) if e.code == -29));
+    // Both drops are in getdisconnects with the RPC that made them, newest last.
+    let lost = b.call("getdisconnects", &[]);
+    let kinds: Vec<(&str, &str)> = lost
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter(|r| r["addr"] == json!(target))
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap_or(""),
+                r["reason"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("rpc", "dropped by rpc addnode"),
+            ("rpc", "dropped by rpc disconnectnode")
+        ],
+        "{lost}"
+    );
+    assert!(
+        b.log_text()
+            .contains("disconnected: dropped by rpc disconnectnode")
+    );
 }
 
 #[test]

@@ -292,7 +292,13 @@ mod tests {
         };
         assert_eq!(r.kind(), "stalled");
         assert_eq!(r.to_string(), "stalled: no headers in time");
-        assert_eq!(DisconnectReason::Rpc { method: "disconnectnode" }.kind(), "rpc");
+        assert_eq!(
+            DisconnectReason::Rpc {
+                method: "disconnectnode"
+            }
+            .kind(),
+            "rpc"
+        );
         assert_eq!(DisconnectReason::Shutdown.kind(), "shutdown");
     }
 }

@@ -15,6 +15,7 @@ pub const METHODS: &[&str] = &[
     "clearbanned",
     "disconnectnode",
     "getconnectioncount",
+    "getdisconnects",
     "getnettotals",
     "getnetworkinfo",
     "getnodeaddresses",
@@ -149,6 +150,7 @@ pub fn dispatch(node: &dyn NodeControl, method: &str, params: &[Value]) -> Resul
             }
         }
         "listbanned" => to_value(serde_json::to_value(node.list_banned())),
+        "getdisconnects" => to_value(serde_json::to_value(node.disconnects())),
         "clearbanned" => {
             node.clear_banned();
             Ok(Value::Null)

@@ -16,8 +16,8 @@ use std::path::Path;
 pub use error::{Error, RpcError};
 pub use http::{Auth, RpcServer, basic_auth_header, call};
 pub use types::{
-    AddNodeCommand, BannedInfo, DisconnectTarget, LocalAddress, NetTotals, NetworkEntry,
-    NetworkInfo, NodeAddress, NodeControl, PeerInfo,
+    AddNodeCommand, BannedInfo, DisconnectInfo, DisconnectTarget, LocalAddress, NetTotals,
+    NetworkEntry, NetworkInfo, NodeAddress, NodeControl, PeerInfo,
 };
 
 use crate::atomic_file;

@@ -191,6 +191,23 @@ pub enum DisconnectTarget {
     Id(u64),
 }
 
+/// One entry of `getdisconnects`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DisconnectInfo {
+    /// The peer id (as in `getpeerinfo`).
+    pub id: u64,
+    /// Its address.
+    pub addr: String,
+    /// Whether it connected to us.
+    pub inbound: bool,
+    /// The reason's short name (`banned`, `idle_timeout`, ...).
+    pub kind: String,
+    /// The whole reason.
+    pub reason: String,
+    /// When it went, Unix seconds.
+    pub time: u64,
+}
+
 /// The node as the RPC layer sees it. Implemented by the server; every method is called on an
 /// `rpc-N` worker thread and may block briefly while the `server` thread answers.
 pub trait NodeControl: Send + Sync + 'static {
@@ -212,6 +229,10 @@ pub trait NodeControl: Send + Sync + 'static {
     fn unban(&self, net: IpNet) -> Result<(), RpcError>;
     /// `listbanned`.
     fn list_banned(&self) -> Vec<BannedInfo>;
+    /// `getdisconnects` (btcnode's own): the last peers lost and why, oldest first.
+    fn disconnects(&self) -> Vec<DisconnectInfo> {
+        Vec::new()
+    }
     /// `clearbanned`.
     fn clear_banned(&self);
     /// `getnettotals`.

@@ -214,6 +214,10 @@ impl NodeControl for ServerControl {
         .unwrap_or_default()
     }
 
+    fn disconnects(&self) -> Vec<DisconnectInfo> {
+        self.query(|s| s.disconnect_info()).unwrap_or_default()
+    }
+
     fn clear_banned(&self) {
         let _ = self.query(|s| s.banlist.clear());
     }

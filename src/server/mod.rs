@@ -31,6 +31,7 @@ pub mod addr_relay;
 pub mod admission;
 pub mod banlist;
 pub mod control;
+pub mod disconnect_log;
 pub mod error;
 pub mod eviction;
 pub mod fd_limit;

@@ -24,6 +24,7 @@ use crate::server::banlist::BanList;
 use crate::server::eviction::{
     EvictionCandidate, EvictionNetwork, EvictionPlan, EvictionStatus, select_node_to_evict,
 };
+use crate::server::disconnect_log::{DisconnectLog, DisconnectRecord};
 use crate::server::server_peer::ServerPeer;
 use crate::wire::{AddrV2, Message, MsgPing, NetAddress};
 
@@ -71,6 +72,8 @@ pub struct ServerState {
     pub relay_secret: u64,
     /// Peers disconnected and waiting to be handed to the reaper.
     pub to_reap: Vec<Peer>,
+    /// The last peers lost and why (`getdisconnects`, the dump).
+    pub disconnects: DisconnectLog,
     /// Automatic outbound connections the connection manager keeps (0 with `--connect`):
     /// the slots inbound peers may never take.
     pub target_outbound: usize,
@@ -85,6 +88,9 @@ pub struct ServerState {
 pub fn ip_group(ip: IpAddr) -> String {
     group_key(&AddrV2::from_ip(ip))
 }
+
+/// Disconnects the SIGUSR1 dump lists (the newest), enough to see a pattern in one screen.
+pub const DUMP_DISCONNECTS: usize = 10;
 
 fn secs(t: Option<SystemTime>) -> u64 {
     t.map_or(0, crate::clock::unix_secs)
@@ -123,6 +129,7 @@ impl ServerState {
             target_outbound: crate::connmgr::DEFAULT_TARGET_OUTBOUND as usize,
             onetry_reqs: HashSet::new(),
             netgroup_key: std::hash::RandomState::new(),
+            disconnects: DisconnectLog::new(),
         }
     }
 
@@ -358,15 +365,18 @@ impl ServerState {
             if let Some(g) = &entry.group {
                 self.outbound_groups.lock().remove(g);
             }
-            log::info!(
-                "{} disconnected: {}",
-                entry.peer,
-                entry
-                    .peer
-                    .disconnect_reason()
-                    .map(|r| r.to_string())
-                    .unwrap_or_default()
-            );
+            let reason = entry
+                .peer
+                .disconnect_reason()
+                .unwrap_or(DisconnectReason::Requested);
+            log::info!("{} disconnected: {reason}", entry.peer);
+            self.disconnects.push(DisconnectRecord {
+                id,
+                addr: entry.peer.addr().to_string(),
+                inbound: entry.peer.inbound(),
+                reason,
+                time: crate::clock::unix_now(),
+            });
             self.release_request(&entry);
             entry.sp.on_done(&entry.peer);
             self.to_reap.push(entry.peer.clone());
@@ -560,7 +570,8 @@ impl ServerState {
                 }
                 for e in self.peers.values() {
                     if e.conn_req.as_ref().is_some_and(|r| r.id == id) {
-                        e.peer.disconnect_with(DisconnectReason::Rpc { method: "addnode" });
+                        e.peer
+                            .disconnect_with(DisconnectReason::Rpc { method: "addnode" });
                     }
                 }
                 log::info!("removed persistent peer {addr}");
@@ -600,6 +611,21 @@ impl ServerState {
                 "Node not found in connected nodes",
             ))
         }
+    }
+
+    /// `getdisconnects`: the last peers lost, oldest first.
+    pub fn disconnect_info(&self) -> Vec<crate::rpc::DisconnectInfo> {
+        self.disconnects
+            .iter()
+            .map(|r| crate::rpc::DisconnectInfo {
+                id: r.id,
+                addr: r.addr.clone(),
+                inbound: r.inbound,
+                kind: r.reason.kind().to_string(),
+                reason: r.reason.to_string(),
+                time: r.time,
+            })
+            .collect()
     }
 
     /// Bytes received and sent over the node's life.
@@ -715,6 +741,17 @@ impl ServerState {
                 } else {
                     ""
                 },
+            );
+        }
+        for r in self.disconnects.last(DUMP_DISCONNECTS) {
+            log::info!(
+                "dump disconnect peer {} {} {} at {}: {} ({})",
+                r.id,
+                r.addr,
+                if r.inbound { "inbound" } else { "outbound" },
+                r.time,
+                r.reason,
+                r.reason.kind()
             );
         }
         log::info!("state dump end");

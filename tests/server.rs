@@ -205,7 +205,9 @@ fn stop_rpc_and_signals() {
 
 // ---- peers -------------------------------------------------------------------------------
 
-use btcnode::wire::{AddrV2, Message, MsgAddr, MsgFilterLoad, MsgPing, NetAddress, ServiceFlag};
+use btcnode::wire::{
+    AddrV2, Message, MsgAddr, MsgFeeFilter, MsgFilterLoad, MsgPing, NetAddress, ServiceFlag,
+};
 use std::net::TcpStream;
 
 use crate::peer_support::Remote;
@@ -360,6 +362,29 @@ fn max_peers_enforced() {
     // Refused: closed without a version.
     assert!(second.try_recv().is_err());
     assert_eq!(connect_count(&node), 1);
+}
+
+/// The inbound count drops when the node closes a socket (the done notice, not a poll): a
+/// client that reconnects as soon as it saw the close is never refused, even with one slot.
+#[test]
+fn sequential_handshakes_are_never_refused() {
+    let node = Node::start("sequential", &["--maxpeers=1".to_string()]);
+    for i in 0..20 {
+        let mut r = scripted_peer(&node); // panics if refused: no version comes back
+        // A fee rate below zero makes the node drop us (misbehaving, not banned).
+        r.send(&Message::FeeFilter(MsgFeeFilter { min_fee: -1 }));
+        let mut seen = 0;
+        while r.try_recv().is_ok() {
+            seen += 1;
+            assert!(seen < 100, "connection {i} was not closed");
+        }
+    }
+    let lost = node.call("getdisconnects", &[]);
+    let lost = lost.as_array().expect("an array");
+    assert_eq!(lost.len(), 20, "{lost:?}");
+    assert!(lost.iter().all(|r| r["kind"] == json!("misbehaving")
+        && r["reason"] == json!("misbehaving: invalid feefilter -1")));
+    assert!(!node.log_text().contains("refusing"));
 }
 
 #[test]

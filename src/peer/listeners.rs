@@ -94,6 +94,11 @@ pub trait MessageListeners: Send + Sync {
         err: Option<&crate::wire::Error>,
     ) {
     }
+    /// The peer is disconnecting (btcd's `peerDoneHandler` learns it from `WaitForDisconnect`):
+    /// called once, on the thread that recorded the first reason, before the socket is shut
+    /// down, so the remote sees the close only after this returned. Must not block: it may
+    /// run on any thread, including one the callee itself serves.
+    fn on_disconnect(&self, p: &Peer, reason: &super::DisconnectReason) {}
     /// A message was written (or failed to be): its framed size and the write error.
     fn on_write(&self, p: &Peer, bytes: usize, msg: &Message, err: Option<&std::io::Error>) {}
 }

@@ -807,9 +807,10 @@ impl Peer {
                 return;
             }
             log::debug!(target: "btcnode::peer", "{self}: disconnecting: {reason}");
-            *r = Some(reason);
+            *r = Some(reason.clone());
         }
         inner.disconnecting.store(true, Ordering::SeqCst);
+        self.listeners().on_disconnect(self, &reason);
         if let Some(conn) = inner.conn.get() {
             let _ = conn.shutdown();
         }

@@ -78,11 +78,9 @@ pub const REAPER_QUEUE_LEN: usize = 256;
 /// How long an RPC call waits for the server thread to answer before reporting it busy.
 pub const CONTROL_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How often the server thread looks for disconnected peers (btcd's `donePeers` channel is
-/// replaced by this poll, since a `Peer` has no completion callback).
-pub const DONE_PEER_POLL_INTERVAL: Duration = Duration::from_millis(100);
-
-/// How often the server thread runs its slower periodic work (expired bans, own address).
+/// How often the server thread runs its periodic work: expired bans, our own address, and a
+/// sweep for disconnected peers whose done notice ([`ServerMsg::Done`]) was lost to a full
+/// channel.
 pub const SERVER_TICK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Timeout of one outbound dial (btcd's `defaultConnectTimeout`).
@@ -110,6 +108,9 @@ pub enum ServerMsg {
     },
     /// A peer completed its handshake.
     Ready(u64),
+    /// A peer is disconnecting (btcd's `donePeers`), sent by its `on_disconnect` listener
+    /// before its socket is shut down.
+    Done(u64),
     /// A peer's ban score reached the threshold: ban its host (btcd's `banPeers`).
     Ban {
         /// The host.
@@ -312,7 +313,6 @@ impl Server {
                         peer,
                         sp,
                         conn_req: Some(req),
-                        slot: None,
                         group: None,
                         ready: false,
                     }),
@@ -325,12 +325,12 @@ impl Server {
             cm_cfg.on_accept = Some(Arc::new(
                 move |stream: TcpStream, addr: SocketAddr, slot: InboundSlot| {
                     let (peer, sp) = new_entry(true, addr.to_string(), Some(addr.ip()), false);
+                    sp.set_inbound_slot(slot);
                     ctx.send(ServerMsg::NewPeer {
                         entry: Box::new(PeerEntry {
                             peer,
                             sp,
                             conn_req: None,
-                            slot: Some(slot),
                             group: None,
                             ready: false,
                         }),
@@ -537,19 +537,22 @@ fn server_handler(
     quit: Receiver<()>,
     reap_tx: Sender<Peer>,
 ) {
-    let done_poll = tick(DONE_PEER_POLL_INTERVAL);
     let ticker = tick(SERVER_TICK_INTERVAL);
     loop {
         select! {
             recv(rx) -> msg => match msg {
-                Ok(m) => handle_msg(&mut state, m),
+                Ok(m) => {
+                    let done = matches!(m, ServerMsg::Done(_));
+                    handle_msg(&mut state, m);
+                    if done {
+                        hand_to_reaper(&mut state, &reap_tx);
+                    }
+                }
                 Err(_) => break, // every sender is gone
             },
-            recv(done_poll) -> _ => {
+            recv(ticker) -> _ => {
                 state.sweep_done_peers();
                 hand_to_reaper(&mut state, &reap_tx);
-            }
-            recv(ticker) -> _ => {
                 state.banlist.sweep(crate::clock::unix_now());
                 state.advertise_local(Instant::now());
             }
@@ -591,6 +594,7 @@ fn handle_msg(state: &mut ServerState, msg: ServerMsg) {
         ServerMsg::Dump => state.dump(),
         ServerMsg::NewPeer { entry, stream } => state.add_peer(*entry, stream),
         ServerMsg::Ready(id) => state.peer_ready(id),
+        ServerMsg::Done(id) => state.peer_done(id),
         ServerMsg::Ban { ip, reason } => state.ban_ip(ip, &reason),
         ServerMsg::RelayAddrs { from, addrs } => state.relay_addresses(from, addrs),
     }

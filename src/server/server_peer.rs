@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 
 use crate::addrmgr::AddrManager;
 use crate::config::Config;
-use crate::connmgr::DynamicBanScore;
+use crate::connmgr::{DynamicBanScore, InboundSlot};
 use crate::netsync::SyncMsg;
 use crate::netsync::sync_listeners::peer_info;
 use crate::peer::{DisconnectReason, LruSet, MessageListeners, Peer};
@@ -186,6 +186,9 @@ pub struct ServerPeer {
     pub persistent: bool,
     /// The state, locked briefly by the handlers and by the server thread for RPC and dumps.
     pub state: Mutex<ServerPeerState>,
+    /// The inbound slot of an inbound peer, given back the moment the peer disconnects
+    /// (before its socket is shut down), so a remote that saw the close can connect again.
+    slot: Mutex<Option<InboundSlot>>,
 }
 
 /// The transient ban score a `getdata` of `entries` entries adds. btcd: a large getdata costs
@@ -212,6 +215,19 @@ impl ServerPeer {
             whitelisted,
             persistent,
             state: Mutex::new(ServerPeerState::new(Instant::now())),
+            slot: Mutex::new(None),
+        }
+    }
+
+    /// Holds `slot` for the life of the connection.
+    pub fn set_inbound_slot(&self, slot: InboundSlot) {
+        *self.slot.lock() = Some(slot);
+    }
+
+    /// The handshake completed: the slot no longer counts as a pending handshake.
+    pub fn complete_inbound_slot(&self) {
+        if let Some(slot) = &mut *self.slot.lock() {
+            slot.complete();
         }
     }
 
@@ -613,6 +629,17 @@ impl MessageListeners for ServerPeer {
             msg.code,
             msg.reason
         );
+    }
+
+    fn on_disconnect(&self, p: &Peer, _reason: &DisconnectReason) {
+        self.slot.lock().take();
+        // Never waits (this may run on the server thread itself); a notification lost to a
+        // full channel is found by the server's next sweep.
+        if let Err(e) = self.ctx.server_tx.try_send(ServerMsg::Done(p.id()))
+            && e.is_full()
+        {
+            log::debug!("server busy: {p}'s done notice waits for the next sweep");
+        }
     }
 
     fn on_read(

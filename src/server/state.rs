@@ -20,10 +20,10 @@ use crate::rpc::{AddNodeCommand, DisconnectTarget, NodeAddress, PeerInfo, RpcErr
 use crate::server::addr_relay::relay_targets;
 use crate::server::admission::{Admission, Decision, NewConnection, PeerCounts};
 use crate::server::banlist::BanList;
+use crate::server::disconnect_log::{DisconnectLog, DisconnectRecord};
 use crate::server::eviction::{
     EvictionCandidate, EvictionNetwork, EvictionPlan, EvictionStatus, select_node_to_evict,
 };
-use crate::server::disconnect_log::{DisconnectLog, DisconnectRecord};
 use crate::server::server_peer::ServerPeer;
 use crate::wire::{AddrV2, Message, MsgPing, NetAddress};
 

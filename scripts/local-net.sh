@@ -18,7 +18,10 @@ dir=${LOCALNET_DIR:-$(mktemp -d -t btcnode-localnet.XXXXXX)}
 mkdir -p "$dir"
 
 pids=()
+sleeper=""
 stop_all() {
+    # The background sleep of the wait below is ours too: stop it by pid.
+    [ -z "$sleeper" ] || kill "$sleeper" 2>/dev/null || true
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     echo "local-net: stopped ${#pids[@]} nodes (data and logs in $dir)"
@@ -64,8 +67,16 @@ for ((i = 0; i < n; i++)); do
 done
 
 if [ -n "${LOCALNET_SECONDS:-}" ]; then
-    sleep "$LOCALNET_SECONDS"
+    # `sleep & wait`: bash runs the TERM/INT trap as soon as `wait` is interrupted, while a
+    # foreground sleep would hold the trap until it ended.
+    sleep "$LOCALNET_SECONDS" &
+    sleeper=$!
+    wait "$sleeper"
 else
     echo "local-net: running; Ctrl-C stops every node"
-    while :; do sleep 3600; done
+    while :; do
+        sleep 3600 &
+        sleeper=$!
+        wait "$sleeper"
+    done
 fi

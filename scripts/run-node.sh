@@ -31,14 +31,25 @@ for a in "$@"; do
     esac
 done
 
-"$bin" --datadir="$datadir" "${net[@]}" --nodnsseed "${listen[@]}" "$@" >>"$log" 2>&1 &
-pid=$!
-echo "$pid" >"$pidfile"
+# A small watcher subshell starts the node, writes its pid file and removes that file once the
+# node has stopped (by kill, by `ctl stop` or by itself), so a pid file always names a live node.
+rm -f "$pidfile"
+(
+    "$bin" --datadir="$datadir" "${net[@]}" --nodnsseed "${listen[@]}" "$@" >>"$log" 2>&1 &
+    node=$!
+    echo "$node" >"$pidfile.tmp" && mv "$pidfile.tmp" "$pidfile"
+    wait "$node" || true
+    rm -f "$pidfile"
+) </dev/null >/dev/null 2>&1 &
+for _ in $(seq 50); do
+    [ -s "$pidfile" ] && break
+    sleep 0.02
+done
+pid=$(cat "$pidfile" 2>/dev/null || echo 0)
 sleep 0.3
 if ! kill -0 "$pid" 2>/dev/null; then
     echo "run-node.sh: btcnode exited at once; last log lines:" >&2
     tail -n 5 "$log" >&2
-    rm -f "$pidfile"
     exit 1
 fi
 echo "btcnode running: pid $pid, log $log, pid file $pidfile"

@@ -45,9 +45,13 @@ fn chain_e2e_two_nodes_sync_10000_headers_and_restart_keeps_them() {
     let info = b.call("getblockchaininfo", &[]);
     assert_eq!(info["chain"], "regtest");
     assert_eq!(info["headers"], 10_000);
+    // Headers only: no block is held, and a header does not say how many transactions its
+    // block has.
+    assert_eq!(info["blocks"], 0);
     assert_eq!(info["initialblockdownload"], false);
     let header = b.call("getblockheader", std::slice::from_ref(&tip));
     assert_eq!(header["height"], 10_000);
+    assert!(header.get("nTx").is_none(), "{header}");
     assert_eq!(header["confirmations"], 1);
     let hex = b.call("getblockheader", &[tip.clone(), json!(false)]);
     assert_eq!(hex.as_str().map(str::len), Some(160));

@@ -65,7 +65,8 @@ fn header_object(info: &HeaderInfo) -> Value {
         "target": compact_to_target(h.bits).target.to_string(),
         "difficulty": pow::difficulty(h.bits),
         "chainwork": info.chain_work.to_string(),
-        "nTx": 0,
+        // No `nTx`: Core gives the block's transaction count, which a header does not carry,
+        // and this node holds headers only; an invented 0 would be wrong for every block.
     });
     if info.height > 0 {
         v["previousblockhash"] = json!(h.prev_block.to_string());
@@ -76,8 +77,8 @@ fn header_object(info: &HeaderInfo) -> Value {
     v
 }
 
-/// `getblockchaininfo`. This node validates headers only, so `blocks` and `headers` are both
-/// the header chain's height, and `verificationprogress` is the tip's time over the time
+/// `getblockchaininfo`. This node validates headers only, so `blocks` is 0 (no block is held,
+/// as Core reports before it has any block data) and `headers` is the header chain's height; `verificationprogress` is the tip's time over the time
 /// since genesis.
 pub fn getblockchaininfo(chain: &Chain, adjusted_time: SystemTime) -> Value {
     let tip = chain.tip_header();
@@ -94,7 +95,7 @@ pub fn getblockchaininfo(chain: &Chain, adjusted_time: SystemTime) -> Value {
     };
     json!({
         "chain": chain_name(chain.network()),
-        "blocks": chain.height(),
+        "blocks": 0,
         "headers": chain.height(),
         "bestblockhash": chain.tip_hash().to_string(),
         "bits": format!("{:08x}", tip.bits),

@@ -159,6 +159,30 @@ fn chain_sync_two_nodes_reach_the_same_tip() {
 }
 
 #[test]
+fn chain_sync_asks_a_peer_that_arrived_during_the_sync_once_it_is_done() {
+    let (headers, wall) = recent_chain(100);
+    let now = Instant::now();
+    let mut n = Node::new();
+    n.sync.on_peer_connected(&n.chain, 1, peer(100), now);
+    // Peer 2 arrives while peer 1 is the sync peer and claims more: not asked yet.
+    let acts = n.sync.on_peer_connected(&n.chain, 2, peer(150), now);
+    assert!(
+        !acts
+            .iter()
+            .any(|a| matches!(a, Action::GetHeaders { peer: 2, .. })),
+        "{acts:?}"
+    );
+    let acts = n.sync.on_headers(&mut n.chain, 1, &headers, now, wall);
+    assert!(n.sync.is_synced());
+    // Synced at 100: peer 2 claims 150, so it is asked now.
+    assert!(
+        acts.iter()
+            .any(|a| matches!(a, Action::GetHeaders { peer: 2, .. })),
+        "{acts:?}"
+    );
+}
+
+#[test]
 fn chain_sync_announces_by_headers_only_to_peers_that_asked_for_them() {
     let (headers, wall) = recent_chain(100);
     let now = Instant::now();

@@ -286,7 +286,7 @@ impl SyncManager {
         let is_sync_peer = self.sync_peer == Some(peer);
         if headers.is_empty() {
             if is_sync_peer {
-                self.finish_sync(chain, peer, &mut actions);
+                self.finish_sync(chain, peer, now, &mut actions);
             }
             return actions;
         }
@@ -309,7 +309,7 @@ impl SyncManager {
                         self.request_headers(peer, locator, now, &mut actions);
                     }
                 } else if is_sync_peer {
-                    self.finish_sync(chain, peer, &mut actions);
+                    self.finish_sync(chain, peer, now, &mut actions);
                 }
                 if let Some(change) = outcome.new_tip
                     && self.synced
@@ -534,7 +534,13 @@ impl SyncManager {
         self.request_headers(peer, chain.locator(), now, actions);
     }
 
-    fn finish_sync(&mut self, chain: &Chain, peer: PeerId, actions: &mut Vec<Action>) {
+    fn finish_sync(
+        &mut self,
+        chain: &Chain,
+        peer: PeerId,
+        now: Instant,
+        actions: &mut Vec<Action>,
+    ) {
         if !self.synced {
             log::info!(
                 "header sync with peer {peer} complete at height {} ({})",
@@ -545,6 +551,23 @@ impl SyncManager {
             let ids: Vec<PeerId> = self.peers.keys().copied().collect();
             for id in ids {
                 self.send_sendheaders(id, actions);
+            }
+            // Peers that arrived during the sync and claim more than we now have were never
+            // asked (only the sync peer is, until then): ask them now, as a peer arriving
+            // after the sync would be.
+            let height = i64::from(chain.height());
+            let ahead: Vec<PeerId> = self
+                .peers
+                .iter()
+                .filter(|(id, p)| {
+                    **id != peer
+                        && p.getheaders_at.is_none()
+                        && i64::from(p.info.start_height) > height
+                })
+                .map(|(id, _)| *id)
+                .collect();
+            for id in ahead {
+                self.request_headers(id, chain.locator(), now, actions);
             }
         }
     }
